@@ -1,0 +1,1 @@
+"""People and staff: login sessions, citizen-ID binding, tokens, roles and scopes."""

@@ -1,0 +1,92 @@
+"""One settings object for every process (API, simulators, Celery, devstack), read from `ZSB_*` variables.
+
+The embedded defaults run the local stack of `./dev run`; production must override every secret, and
+`check_production_safety` refuses to start otherwise.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Environment = Literal["dev", "test", "production"]
+
+
+class InsecureSettingsError(RuntimeError):
+    """Raised at start-up when production would run with a development default."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ZSB_", extra="ignore", frozen=True)
+
+    env: Environment = "dev"
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    public_base_url: str = Field("", description="URL residents' phones reach; defaults to http://host:port")
+
+    sim_host: str = "127.0.0.1"
+    sim_port: int = Field(8090, ge=0, le=65535)
+
+    mongodb_uri: str = "mongodb://127.0.0.1:27817/?retryWrites=false"
+    mongodb_db: str = "zsb"
+    mongodb_server_selection_timeout_ms: int = 3000
+
+    redis_url: str = "redis://127.0.0.1:6390/0"
+
+    s3_endpoint: str = "http://127.0.0.1:9436"
+    s3_region: str = "us-east-1"
+    s3_access_key: str = "zsb-dev-access-key"
+    s3_secret_key: SecretStr = SecretStr("zsb-dev-secret-key-change-me")
+    s3_bucket_documents: str = "zsb-documents"
+
+    max_json_body_bytes: int = Field(1_048_576, ge=1024)
+    max_json_depth: int = Field(32, ge=2, le=256)
+    dependency_check_timeout_s: float = Field(1.5, gt=0, le=10)
+    drain_timeout_s: float = Field(10.0, ge=0)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    seed_demo_data: bool = True
+
+    # -- derived -------------------------------------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        return self.public_base_url.rstrip("/") or f"http://{self.host}:{self.port}"
+
+    @property
+    def sim_base_url(self) -> str:
+        return f"http://{self.sim_host}:{self.sim_port}"
+
+    @property
+    def s3_secure(self) -> bool:
+        return urlsplit(self.s3_endpoint).scheme == "https"
+
+    @property
+    def s3_netloc(self) -> str:
+        return urlsplit(self.s3_endpoint).netloc
+
+
+def check_production_safety(settings: Settings) -> None:
+    """Refuse to start in production while any secret still has its embedded development value."""
+    if settings.env != "production":
+        return
+    defaults = Settings.model_fields
+    offending = [
+        f"ZSB_{name.upper()}"
+        for name, field in defaults.items()
+        if isinstance(field.default, SecretStr)
+        and getattr(settings, name).get_secret_value() == field.default.get_secret_value()
+    ]
+    if settings.s3_access_key == defaults["s3_access_key"].default:
+        offending.append("ZSB_S3_ACCESS_KEY")
+    if offending:
+        raise InsecureSettingsError(
+            "production mode refuses development defaults for: " + ", ".join(sorted(offending))
+        )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,52 @@
+"""Masking of citizen ID numbers and mobile numbers wherever they appear in free text.
+
+Used by the log processor (every line) and by response models. The formats follow the design map:
+`320402********1234` and `138****5678`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+# 18-character resident ID (GB 11643): 6 region + 8 birth date + 3 sequence + check digit (0-9 or X).
+# The 15-digit pre-1999 form is masked too. The birth date must look like one, so order numbers and
+# timestamps stay readable; letters/digits around the number must not continue it.
+_DATE = r"(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
+_ID_RE = re.compile(rf"(?<![0-9A-Za-z])\d{{6}}(?:18|19|20)\d{{2}}{_DATE}\d{{3}}[0-9Xx](?![0-9A-Za-z])")
+_ID15_RE = re.compile(rf"(?<![0-9A-Za-z])\d{{6}}\d{{2}}{_DATE}\d{{3}}(?![0-9A-Za-z])")
+# Mainland mobile numbers, optionally prefixed with +86 / 86 / 0086.
+_PHONE_RE = re.compile(r"(?<![0-9])((?:\+?86|0086)?[- ]?)(1[3-9]\d)(\d{4})(\d{4})(?![0-9])")
+
+
+def mask_id_number(number: str) -> str:
+    """`320402199001011234` → `320402********1234`; anything shorter keeps only its last 4 characters."""
+    if len(number) >= 10:
+        return number[:6] + "*" * (len(number) - 10) + number[-4:]
+    return "*" * max(len(number) - 4, 0) + number[-4:]
+
+
+def mask_phone(number: str) -> str:
+    """`13812345678` → `138****5678`."""
+    digits = number[-11:]
+    return digits[:3] + "****" + digits[-4:] if len(digits) == 11 else "*" * len(number)
+
+
+def mask_text(text: str) -> str:
+    """Mask every ID or mobile number inside free text (log messages, URLs, error strings)."""
+    if not any(ch.isdigit() for ch in text):
+        return text
+    text = _ID_RE.sub(lambda m: mask_id_number(m[0]), text)
+    text = _ID15_RE.sub(lambda m: mask_id_number(m[0]), text)
+    return _PHONE_RE.sub(lambda m: f"{m[1]}{m[2]}****{m[4]}", text)
+
+
+def mask_value(value: Any) -> Any:
+    """Recursively mask strings inside dicts, lists and tuples; other values are returned unchanged."""
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, dict):
+        return {k: mask_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(mask_value(v) for v in value)
+    return value

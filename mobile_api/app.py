@@ -1,0 +1,51 @@
+"""The application factory: routes, settings, the OpenAPI document (built once at start-up)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tornado.routing import URLSpec
+from tornado.web import Application
+
+from config.wiring import Dependencies
+from mobile_api.base import NotFoundHandler
+from mobile_api.handlers.docs import DocsHandler, DocsStaticHandler, OpenApiHandler
+from mobile_api.handlers.health import HealthzHandler, MetricsHandler, ReadyzHandler
+from mobile_api.observability import InFlight, log_request
+from mobile_api.openapi import build_openapi
+from mobile_api.routing import route
+
+API_VERSION = "0.1.0"
+
+
+def api_routes() -> list[URLSpec]:
+    """Every documented route. Later resources append their modules' routes here."""
+    return [
+        route("/healthz", HealthzHandler),
+        route("/readyz", ReadyzHandler),
+        route("/metrics", MetricsHandler),
+    ]
+
+
+def make_app(deps: Dependencies, *, extra_routes: list[URLSpec] | None = None, **overrides: Any) -> Application:
+    settings = deps.settings
+    routes = api_routes() + list(extra_routes or [])
+    document = build_openapi(routes, title="掌上办 API", version=API_VERSION, server_url=settings.base_url)
+    routes += [
+        route("/openapi.json", OpenApiHandler),
+        route("/docs", DocsHandler),
+        URLSpec(r"^/docs/static/(.*)$", DocsStaticHandler),
+    ]
+    return Application(
+        routes,
+        default_handler_class=NotFoundHandler,
+        log_function=log_request,
+        deps=deps,
+        in_flight=InFlight(),
+        max_json_body_bytes=settings.max_json_body_bytes,
+        max_json_depth=settings.max_json_depth,
+        openapi_json=json.dumps(document, ensure_ascii=False).encode(),
+        compress_response=False,
+        **overrides,
+    )

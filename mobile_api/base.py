@@ -1,0 +1,144 @@
+"""The base handler every endpoint inherits: request id, bounded JSON bodies, and JSON errors.
+
+The body is streamed (`stream_request_body`) so that an oversized request is answered with a JSON 413 as soon as
+its Content-Length is known, rather than Tornado's bare 400 after buffering. No handler ever writes a stack trace
+or an HTML page: every failure leaves through `write_error` as `{"errcode", "errmsg", "request_id"}`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import structlog
+from pydantic import BaseModel
+from tornado.web import HTTPError, RequestHandler, stream_request_body
+
+from core import errors as E
+from core.errors import AppError
+from core.ids import new_id
+from core.jsonbody import parse_json
+from core.validation import validate
+
+if TYPE_CHECKING:
+    from config.wiring import Dependencies
+    from mobile_api.observability import InFlight
+
+M = TypeVar("M", bound=BaseModel)
+log = structlog.get_logger("mobile_api")
+
+_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
+_JSON_TYPE_RE = re.compile(r"^application/([a-z0-9.+-]+\+)?json\s*(;.*)?$", re.IGNORECASE)
+JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+
+
+@stream_request_body
+class BaseHandler(RequestHandler):
+    route = "unmatched"
+    request_id = ""
+
+    def initialize(self, route: str = "unmatched", **_: Any) -> None:
+        self.route = route
+        self._chunks: list[bytes] = []
+        self._received = 0
+        self._too_large = False
+        self._in_flight: InFlight = self.application.settings["in_flight"]
+        self._in_flight.enter()
+        self._counted = True
+        offered = self.request.headers.get("X-Request-ID", "")
+        self.request_id = offered if _REQUEST_ID_RE.match(offered) else new_id()
+
+    # -- plumbing -------------------------------------------------------------------------------------------
+    @property
+    def deps(self) -> Dependencies:
+        return self.application.settings["deps"]
+
+    @property
+    def max_body(self) -> int:
+        return self.application.settings["max_json_body_bytes"]
+
+    def set_default_headers(self) -> None:
+        self.set_header("Content-Type", JSON_CONTENT_TYPE)
+        self.set_header("Cache-Control", "no-store")
+        self.set_header("X-Content-Type-Options", "nosniff")
+
+    async def prepare(self) -> None:
+        self.set_header("X-Request-ID", self.request_id)
+        declared = self.request.headers.get("Content-Length")
+        if declared is not None and int(declared) > self.max_body:
+            raise AppError(E.BODY_TOO_LARGE, f"请求内容不能超过 {self.max_body // 1024} KB")
+
+    def data_received(self, chunk: bytes) -> None:
+        self._received += len(chunk)
+        if self._received > self.max_body:
+            self._too_large = True
+            self._chunks.clear()
+        elif not self._too_large:
+            self._chunks.append(chunk)
+
+    @property
+    def body(self) -> bytes:
+        if self._too_large:
+            raise AppError(E.BODY_TOO_LARGE, f"请求内容不能超过 {self.max_body // 1024} KB")
+        return b"".join(self._chunks)
+
+    def on_finish(self) -> None:
+        if self._counted:
+            self._counted = False
+            self._in_flight.leave()
+
+    # -- request and response helpers ----------------------------------------------------------------------
+    def json_body(self) -> Any:
+        """The parsed JSON body; 415 for another content type, 400 for malformed or too-deep input."""
+        body = self.body
+        content_type = self.request.headers.get("Content-Type", "")
+        if not _JSON_TYPE_RE.match(content_type):
+            raise AppError(E.UNSUPPORTED_MEDIA_TYPE)
+        return parse_json(body, max_depth=self.application.settings["max_json_depth"])
+
+    def parse(self, model: type[M]) -> M:
+        """The JSON body validated against `model`; every bad field is reported at once (422)."""
+        return validate(model, self.json_body())
+
+    def send(self, payload: BaseModel | dict[str, Any] | list[Any], status: int = 200) -> None:
+        self.set_status(status)
+        if isinstance(payload, BaseModel):
+            self.finish(payload.model_dump_json(by_alias=True))
+        else:
+            self.finish(json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str))
+
+    # -- errors ---------------------------------------------------------------------------------------------
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        body: dict[str, Any]
+        if isinstance(exc, AppError):
+            self.set_status(exc.status)
+            for name, value in exc.headers.items():
+                self.set_header(name, value)
+            body = {"errcode": exc.error.code, "errmsg": exc.message, "request_id": self.request_id}
+            if exc.errors:
+                body["errors"] = [e.as_dict() for e in exc.errors]
+            body.update(exc.extra)
+        else:
+            error = E.for_status(status_code)
+            if error is E.INTERNAL_ERROR and status_code != 500:
+                self.set_status(500)
+            body = {"errcode": error.code, "errmsg": error.message, "request_id": self.request_id}
+        self.set_header("Content-Type", JSON_CONTENT_TYPE)
+        self.set_header("X-Request-ID", self.request_id)
+        self.finish(json.dumps(body, ensure_ascii=False, separators=(",", ":")))
+
+    def log_exception(self, typ: Any, value: BaseException | None, tb: Any) -> None:
+        if isinstance(value, AppError | HTTPError):
+            return  # expected outcomes, counted in the request log line with their status
+        log.error("unhandled_exception", request_id=self.request_id, route=self.route,
+                  method=self.request.method, exc_info=(typ, value, tb))
+
+
+class NotFoundHandler(BaseHandler):
+    """Every unknown path: a JSON 404 whatever the method."""
+
+    async def prepare(self) -> None:
+        await super().prepare()
+        raise AppError(E.NOT_FOUND)

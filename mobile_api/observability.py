@@ -1,0 +1,63 @@
+"""One structured log line and two metrics per request, and the in-flight count used to drain on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+from prometheus_client import Counter, Histogram
+from tornado.web import RequestHandler
+
+log = structlog.get_logger("access")
+
+REQUESTS = Counter("zsb_http_requests_total", "HTTP requests answered", ["method", "route", "status"])
+LATENCY = Histogram(
+    "zsb_http_request_duration_seconds", "Time to answer an HTTP request", ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+
+
+def log_request(handler: RequestHandler) -> None:
+    """Tornado's `log_function`: called once per finished request."""
+    request = handler.request
+    status = handler.get_status()
+    route = getattr(handler, "route", "unmatched")
+    elapsed = request.request_time()
+    REQUESTS.labels(request.method, route, str(status)).inc()
+    LATENCY.labels(request.method, route).observe(elapsed)
+    log.info(
+        "request",
+        method=request.method,
+        path=request.uri,
+        route=route,
+        status=status,
+        duration_ms=round(elapsed * 1000, 2),
+        request_id=getattr(handler, "request_id", ""),
+        ip=request.remote_ip,
+    )
+
+
+class InFlight:
+    """Counts requests being handled, so shutdown can wait until the last one is answered."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def enter(self) -> None:
+        self.count += 1
+        self._idle.clear()
+
+    def leave(self) -> None:
+        self.count -= 1
+        if self.count <= 0:
+            self.count = 0
+            self._idle.set()
+
+    async def wait_idle(self, timeout: float) -> bool:
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+            return True
+        except TimeoutError:
+            return False

@@ -1,0 +1,40 @@
+"""The Celery application (Redis broker), shared by the worker, beat and the publishers in the API.
+
+Queues by urgency, so a bulk send never delays a login code: `urgent` (login codes) > `default` (case status)
+> `bulk`. Tasks acknowledge late (a worker crash re-delivers the task) and are written to be idempotent.
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+from kombu import Queue
+
+from config.settings import Settings, get_settings
+
+QUEUES = ("urgent", "default", "bulk")
+
+
+def create_celery(settings: Settings) -> Celery:
+    app = Celery("zsb", broker=settings.redis_url, include=["notifications.tasks"])
+    app.conf.update(
+        task_queues=[Queue(name) for name in QUEUES],
+        task_default_queue="default",
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_ignore_result=True,
+        task_serializer="json",
+        accept_content=["json"],
+        timezone="Asia/Shanghai",
+        enable_utc=True,
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={"visibility_timeout": 3600},
+        worker_hijack_root_logger=False,
+        beat_schedule={
+            "heartbeat": {"task": "notifications.tasks.heartbeat", "schedule": 30.0, "options": {"queue": "urgent"}},
+        },
+    )
+    return app
+
+
+app = create_celery(get_settings())

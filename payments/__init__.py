@@ -1,0 +1,1 @@
+"""Fees, bills, orders, refunds, reconciliation, receipts; one adapter per provider (wechatpay, alipay)."""

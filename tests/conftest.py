@@ -1,0 +1,79 @@
+"""Real servers for the whole session: SecantusDB, Redis and SeaweedFS on free ports with throw-away data,
+and the API served in-process on a free port. No fakes of our own stores."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from config.logging import configure_logging
+from config.settings import Settings
+from config.wiring import Dependencies
+from devstack.servers import LocalStack
+from mobile_api.app import make_app
+from mobile_api.server import ApiServer
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    local = LocalStack(tmp_path_factory.mktemp("stack")).start()
+    yield local
+    local.stop()
+
+
+def settings_for(stack: LocalStack, **overrides: object) -> Settings:
+    values = {key.removeprefix("ZSB_").lower(): value for key, value in stack.env().items()}
+    values.update(env="test", mongodb_db="zsb_test", sim_port=0, log_level="INFO")
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture(scope="session")
+def settings(stack: LocalStack) -> Settings:
+    return settings_for(stack)
+
+
+@pytest.fixture(scope="session")
+def log_path(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Every JSON log line of the session goes here, so tests can read what was logged."""
+    path = tmp_path_factory.mktemp("logs") / "service.log"
+    with path.open("a", buffering=1, encoding="utf-8") as stream:
+        configure_logging("INFO", service="test", stream=stream)
+        yield path
+
+
+@pytest.fixture(scope="session")
+async def deps(settings: Settings, log_path: Path) -> AsyncIterator[Dependencies]:
+    dependencies = Dependencies.from_settings(settings)
+    await dependencies.wait_until_ready(timeout=30)
+    await dependencies.prepare()
+    yield dependencies
+    await dependencies.close()
+
+
+@pytest.fixture(scope="session")
+async def api_server(deps: Dependencies) -> AsyncIterator[tuple[ApiServer, str]]:
+    from tests.support.routes import extra_routes
+
+    server = ApiServer(make_app(deps, extra_routes=extra_routes()))
+    port = server.listen(0, "127.0.0.1")
+    yield server, f"http://127.0.0.1:{port}"
+    await server.drain(2)
+
+
+@pytest.fixture
+async def api(api_server: tuple[ApiServer, str]) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=api_server[1], timeout=10) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def subprocess_env(stack: LocalStack) -> dict[str, str]:
+    """Environment for a child process (API, worker) pointed at the session's servers."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ZSB_")}
+    env.update(stack.env(), ZSB_ENV="test", ZSB_MONGODB_DB="zsb_test", PYTHONUNBUFFERED="1")
+    return env

@@ -1,0 +1,32 @@
+import pytest
+from pydantic import SecretStr
+
+from config.settings import InsecureSettingsError, Settings, check_production_safety
+
+
+def test_defaults_work_locally() -> None:
+    settings = Settings(_env_file=None)
+    assert settings.port == 8080 and settings.sim_port == 8090
+    assert "retryWrites=false" in settings.mongodb_uri
+    assert settings.redis_url.endswith(":6390/0")
+    assert settings.s3_netloc == "127.0.0.1:9436" and not settings.s3_secure
+    check_production_safety(settings)  # dev mode: defaults are fine
+
+
+def test_env_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ZSB_PORT", "9999")
+    monkeypatch.setenv("ZSB_S3_ENDPOINT", "https://s3.example.gov.cn")
+    settings = Settings()
+    assert settings.port == 9999 and settings.s3_secure
+
+
+def test_production_refuses_default_secrets() -> None:
+    with pytest.raises(InsecureSettingsError) as caught:
+        check_production_safety(Settings(env="production"))
+    assert "ZSB_S3_SECRET_KEY" in str(caught.value) and "ZSB_S3_ACCESS_KEY" in str(caught.value)
+
+
+def test_production_starts_with_real_secrets() -> None:
+    check_production_safety(
+        Settings(env="production", s3_access_key="prod-key", s3_secret_key=SecretStr("a-long-real-secret"))
+    )
