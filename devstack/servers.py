@@ -131,6 +131,7 @@ class LocalStack:
     redis_port: int = field(default_factory=free_port)
     s3_port: int = field(default_factory=free_s3_port)
     s3_keys: tuple[str, str] = field(default_factory=new_s3_keys)
+    sim_port: int = field(default_factory=free_port)  # for whoever runs the simulators against this stack
     processes: dict[str, Process] = field(default_factory=dict)
 
     def start(self) -> LocalStack:

@@ -13,7 +13,7 @@ from simulators.app import make_sim_app
 async def main() -> None:
     settings = get_settings()
     configure_logging(settings.log_level, service="simulators")
-    server = make_sim_app().listen(settings.sim_port, settings.sim_host)
+    server = make_sim_app(settings).listen(settings.sim_port, settings.sim_host)
     structlog.get_logger("simulators").info("simulators_listening", url=settings.sim_base_url)
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

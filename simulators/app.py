@@ -1,26 +1,49 @@
-"""The simulators' application: provider routes plus the `/_sim/` control API."""
+"""The simulators' application: provider routes plus the `/_sim/` control API.
+
+Each provider module exposes a `Provider` (name, description, routes). Real-protocol paths live under the
+provider's own prefix (e.g. `/wechat/sns/jscode2session`); its control endpoints under `/_sim/<name>/…`.
+"""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
+from typing import Any
 
 from tornado.web import Application, RequestHandler
 
-# Each provider module contributes (name, description, routes). Providers arrive with the issues that use them.
-PROVIDERS: list[tuple[str, str, list[tuple[str, type[RequestHandler]]]]] = []
+from config.settings import Settings
+
+Route = tuple[str, type[RequestHandler], dict[str, Any]]
+
+
+@dataclass
+class Provider:
+    name: str
+    description: str
+    routes: list[Route] = field(default_factory=list)
+
+
+def providers(settings: Settings) -> list[Provider]:
+    """Every simulated provider. Each arrives with the issue whose adapter talks to it."""
+    return []
 
 
 class SimIndexHandler(RequestHandler):
+    def initialize(self, providers: list[Provider]) -> None:
+        self.providers = providers
+
     def get(self) -> None:
         self.set_header("Content-Type", "application/json; charset=utf-8")
         self.finish(json.dumps({
             "status": "ok",
-            "providers": [{"name": name, "description": desc} for name, desc, _ in PROVIDERS],
+            "providers": [{"name": p.name, "description": p.description} for p in self.providers],
         }, ensure_ascii=False))
 
 
-def make_sim_app() -> Application:
-    routes: list[tuple[str, type[RequestHandler]]] = [(r"/_sim/?", SimIndexHandler)]
-    for _, _, provider_routes in PROVIDERS:
-        routes += provider_routes
+def make_sim_app(settings: Settings) -> Application:
+    active = providers(settings)
+    routes: list[Any] = [(r"/_sim/?", SimIndexHandler, {"providers": active})]
+    for provider in active:
+        routes += provider.routes
     return Application(routes)

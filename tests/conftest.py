@@ -16,6 +16,7 @@ from config.wiring import Dependencies
 from devstack.servers import LocalStack
 from mobile_api.app import make_app
 from mobile_api.server import ApiServer
+from simulators.app import make_sim_app
 
 
 @pytest.fixture(scope="session")
@@ -27,7 +28,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
 
 def settings_for(stack: LocalStack, **overrides: object) -> Settings:
     values = {key.removeprefix("ZSB_").lower(): value for key, value in stack.env().items()}
-    values.update(env="test", mongodb_db="zsb_test", sim_port=0, log_level="INFO")
+    values.update(env="test", mongodb_db="zsb_test", sim_port=stack.sim_port, log_level="INFO")
     values.update(overrides)
     return Settings(**values)
 
@@ -56,6 +57,14 @@ async def deps(settings: Settings, log_path: Path) -> AsyncIterator[Dependencies
 
 
 @pytest.fixture(scope="session")
+async def simulators(settings: Settings, log_path: Path) -> AsyncIterator[str]:
+    """The provider simulators, in-process on the stack's simulator port; yields their base URL."""
+    server = make_sim_app(settings).listen(settings.sim_port, settings.sim_host)
+    yield settings.sim_base_url
+    server.stop()
+
+
+@pytest.fixture(scope="session")
 async def api_server(deps: Dependencies) -> AsyncIterator[tuple[ApiServer, str]]:
     from tests.support.routes import extra_routes
 
@@ -75,5 +84,5 @@ async def api(api_server: tuple[ApiServer, str]) -> AsyncIterator[httpx.AsyncCli
 def subprocess_env(stack: LocalStack) -> dict[str, str]:
     """Environment for a child process (API, worker) pointed at the session's servers."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZSB_")}
-    env.update(stack.env(), ZSB_ENV="test", ZSB_MONGODB_DB="zsb_test", PYTHONUNBUFFERED="1")
+    env.update(stack.env(), ZSB_SIM_PORT=str(stack.sim_port), ZSB_ENV="test", ZSB_MONGODB_DB="zsb_test", PYTHONUNBUFFERED="1")
     return env

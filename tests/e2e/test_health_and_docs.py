@@ -62,3 +62,9 @@ async def test_one_structured_log_line_per_request_with_masking(api: httpx.Async
     assert line["route"] == "/healthz" and line["status"] == 200 and line["duration_ms"] >= 0
     assert line["path"] == "/healthz?phone=138****5678&id=110101********7777"
     assert "13812345678" not in log_path.read_text()
+
+
+async def test_simulators_index(simulators: str) -> None:
+    async with httpx.AsyncClient() as client:
+        response = await client.get(f"{simulators}/_sim/")
+    assert response.status_code == 200 and response.json()["status"] == "ok"
