@@ -32,9 +32,13 @@ def mask_phone(number: str) -> str:
     return digits[:3] + "****" + digits[-4:] if len(digits) == 11 else "*" * len(number)
 
 
+# Every maskable number holds a run of at least 11 digits: one C-level scan rules most strings out.
+_CANDIDATE_RE = re.compile(r"\d{11}")
+
+
 def mask_text(text: str) -> str:
     """Mask every ID or mobile number inside free text (log messages, URLs, error strings)."""
-    if not any(ch.isdigit() for ch in text):
+    if _CANDIDATE_RE.search(text) is None:
         return text
     text = _ID_RE.sub(lambda m: mask_id_number(m[0]), text)
     text = _ID15_RE.sub(lambda m: mask_id_number(m[0]), text)
@@ -43,6 +47,11 @@ def mask_text(text: str) -> str:
 
 def mask_value(value: Any) -> Any:
     """Recursively mask strings inside dicts, lists and tuples; other values are returned unchanged."""
+    kind = type(value)
+    if kind is str:
+        return mask_text(value)
+    if kind is int or kind is float or value is None:
+        return value
     if isinstance(value, str):
         return mask_text(value)
     if isinstance(value, dict):

@@ -8,6 +8,7 @@ or an HTML page: every failure leaves through `write_error` as `{"errcode", "err
 from __future__ import annotations
 
 import json
+import os
 import re
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -17,7 +18,6 @@ from tornado.web import HTTPError, RequestHandler, stream_request_body
 
 from core import errors as E
 from core.errors import AppError
-from core.ids import new_id
 from core.jsonbody import parse_json
 from core.validation import validate
 
@@ -47,7 +47,7 @@ class BaseHandler(RequestHandler):
         self._in_flight.enter()
         self._counted = True
         offered = self.request.headers.get("X-Request-ID", "")
-        self.request_id = offered if _REQUEST_ID_RE.match(offered) else new_id()
+        self.request_id = offered if _REQUEST_ID_RE.match(offered) else os.urandom(12).hex()
 
     # -- plumbing -------------------------------------------------------------------------------------------
     @property
@@ -63,7 +63,7 @@ class BaseHandler(RequestHandler):
         self.set_header("Cache-Control", "no-store")
         self.set_header("X-Content-Type-Options", "nosniff")
 
-    async def prepare(self) -> None:
+    def prepare(self) -> None:  # plain, not async: it runs on every request and awaits nothing
         self.set_header("X-Request-ID", self.request_id)
         declared = self.request.headers.get("Content-Length")
         if declared is not None and int(declared) > self.max_body:
@@ -139,6 +139,6 @@ class BaseHandler(RequestHandler):
 class NotFoundHandler(BaseHandler):
     """Every unknown path: a JSON 404 whatever the method."""
 
-    async def prepare(self) -> None:
-        await super().prepare()
+    def prepare(self) -> None:
+        super().prepare()
         raise AppError(E.NOT_FOUND)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-import structlog
 from prometheus_client import Counter, Histogram
 from tornado.web import RequestHandler
 
-log = structlog.get_logger("access")
+from config.logging import log_hot_path
 
 REQUESTS = Counter("zsb_http_requests_total", "HTTP requests answered", ["method", "route", "status"])
 LATENCY = Histogram(
@@ -17,15 +16,30 @@ LATENCY = Histogram(
 )
 
 
+_KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+# Labelled children, looked up once per (method, route, status) instead of through `.labels()` each time.
+_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+
+
+def _metrics_for(method: str, route: str, status: int) -> tuple[Counter, Histogram]:
+    key = (method, route, status)
+    children = _children.get(key)
+    if children is None:
+        children = _children[key] = (REQUESTS.labels(method, route, str(status)), LATENCY.labels(method, route))
+    return children
+
+
 def log_request(handler: RequestHandler) -> None:
     """Tornado's `log_function`: called once per finished request."""
     request = handler.request
     status = handler.get_status()
     route = getattr(handler, "route", "unmatched")
     elapsed = request.request_time()
-    REQUESTS.labels(request.method, route, str(status)).inc()
-    LATENCY.labels(request.method, route).observe(elapsed)
-    log.info(
+    method = request.method if request.method in _KNOWN_METHODS else "OTHER"  # labels stay bounded
+    count, latency = _metrics_for(method, route, status)
+    count.inc()
+    latency.observe(elapsed)
+    log_hot_path(
         "request",
         method=request.method,
         path=request.uri,

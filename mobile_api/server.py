@@ -7,6 +7,7 @@ SIGTERM (or Ctrl-C) stops accepting connections, lets every in-flight request fi
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 import sys
 from collections.abc import Callable
@@ -28,7 +29,10 @@ HARD_BODY_CAP = 64 * 1024 * 1024  # the connection-level ceiling; handlers enfor
 class ApiServer:
     def __init__(self, app: Application) -> None:
         self.app = app
-        self.http = HTTPServer(app, xheaders=True, max_body_size=HARD_BODY_CAP, idle_connection_timeout=60)
+        # X-Forwarded-For is only trusted behind our own proxy; otherwise a client could spoof its IP and
+        # dodge per-IP limits.
+        xheaders = app.settings["deps"].settings.trust_proxy_headers
+        self.http = HTTPServer(app, xheaders=xheaders, max_body_size=HARD_BODY_CAP, idle_connection_timeout=60)
 
     def listen(self, port: int, host: str) -> int:
         """Bind (port 0 picks a free one) and return the port actually bound."""
@@ -51,6 +55,9 @@ async def serve(settings: Settings, *, on_ready: Callable[[int], None] | None = 
         await deps.wait_until_ready()
         await deps.prepare()
         server = ApiServer(make_app(deps))
+        # Everything allocated so far (modules, app, clients) lives as long as the process: keep it out of the
+        # cyclic collector's scans, which otherwise grow with every imported library.
+        gc.freeze()
         port = server.listen(settings.port, settings.host)
         log.info("api_listening", host=settings.host, port=port, env=settings.env)
         if on_ready:

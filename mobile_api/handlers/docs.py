@@ -37,6 +37,7 @@ class DocsStaticHandler(StaticFileHandler):
     """Swagger UI's own files; only the two the page loads are exposed."""
 
     ALLOWED = frozenset({"swagger-ui.css", "swagger-ui-bundle.js"})
+    route = "/docs/static/{path}"
 
     def initialize(self, path: str = str(SWAGGER_STATIC), default_filename: str | None = None, **_: object) -> None:
         super().initialize(path=path, default_filename=default_filename)
