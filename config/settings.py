@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
     public_base_url: str = Field("", description="URL residents' phones reach; defaults to http://host:port")
+    trust_proxy_headers: bool = Field(
+        False, description="Take the client IP from X-Forwarded-For/X-Real-Ip: only behind our own reverse proxy"
+    )
 
     sim_host: str = "127.0.0.1"
     sim_port: int = Field(8090, ge=0, le=65535)
@@ -49,6 +52,27 @@ class Settings(BaseSettings):
     drain_timeout_s: float = Field(10.0, ge=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     seed_demo_data: bool = True
+
+    # -- personal data protection ---------------------------------------------------------------------------
+    # Citizen ID and phone numbers are AES-256-GCM encrypted at rest and found via an HMAC blind index
+    # (core/pii.py, built by config/pii.py). Keyring format `kid:base64(32 bytes),…`; the FIRST entry is the
+    # current key, later ones only decrypt (rotation). The index key is separate: base64 of >= 32 bytes.
+    # The defaults are public development keys; production refuses them (check_production_safety).
+    pii_encryption_keys: SecretStr = SecretStr("dev1:enNiLWRldi1waWkta2V5LWRvLW5vdC11c2UtcHJvZCE=")
+    pii_index_key: SecretStr = SecretStr("enNiLWRldi1ibGluZC1pbmRleC1rZXktbm90LXByb2Q=")
+
+    # -- WeChat (mini-program and official account; locally both hosts are the simulator) ---------------------
+    wechat_api_base_url: str = Field(
+        "http://127.0.0.1:8090/wechat", description="api.weixin.qq.com in production: https://api.weixin.qq.com"
+    )
+    wechat_open_base_url: str = Field(
+        "http://127.0.0.1:8090/wechat", description="OAuth authorize host: https://open.weixin.qq.com in production"
+    )
+    wechat_mp_appid: str = "wxd0000000000000mp"
+    wechat_mp_secret: SecretStr = SecretStr("zsb-dev-wechat-mp-secret-change-me")
+    wechat_oa_appid: str = "wxd0000000000000oa"
+    wechat_oa_secret: SecretStr = SecretStr("zsb-dev-wechat-oa-secret-change-me")
+    wechat_timeout_s: float = Field(5.0, gt=0, le=60, description="per request to WeChat, connect included")
 
     # -- derived -------------------------------------------------------------------------------------------
     @property

@@ -28,5 +28,13 @@ def test_production_refuses_default_secrets() -> None:
 
 def test_production_starts_with_real_secrets() -> None:
     check_production_safety(
-        Settings(env="production", s3_access_key="prod-key", s3_secret_key=SecretStr("a-long-real-secret"))
+        Settings(
+            env="production",
+            s3_access_key="prod-key",
+            s3_secret_key=SecretStr("a-long-real-secret"),
+            pii_encryption_keys=SecretStr("prod1:" + "cHBw" * 10 + "cHA="),  # base64 of 32 bytes
+            pii_index_key=SecretStr("aWlp" * 10 + "aWk="),
+            wechat_mp_secret=SecretStr("real-mini-program-secret"),
+            wechat_oa_secret=SecretStr("real-official-account-secret"),
+        )
     )
