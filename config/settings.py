@@ -51,7 +51,6 @@ class Settings(BaseSettings):
     dependency_check_timeout_s: float = Field(1.5, gt=0, le=10)
     drain_timeout_s: float = Field(10.0, ge=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    seed_demo_data: bool = True
 
     # -- personal data protection ---------------------------------------------------------------------------
     # Citizen ID and phone numbers are AES-256-GCM encrypted at rest and found via an HMAC blind index
