@@ -73,6 +73,7 @@ def configure_logging(level: str = "INFO", *, service: str = "api", stream: Any 
     # Tornado's own access log would duplicate our request line; pymongo is chatty at INFO.
     logging.getLogger("tornado.access").setLevel(logging.WARNING)
     logging.getLogger("pymongo").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO line carries full URLs (codes, tokens)
 
 
 def log_hot_path(event: str, **fields: str | int | float) -> None:

@@ -73,6 +73,26 @@ class Settings(BaseSettings):
     wechat_oa_secret: SecretStr = SecretStr("zsb-dev-wechat-oa-secret-change-me")
     wechat_timeout_s: float = Field(5.0, gt=0, le=60, description="per request to WeChat, connect included")
 
+    # -- population base (人口库): real-name verification, docs/population-base.md; locally the simulator ------
+    population_base_url: str = "http://127.0.0.1:8090/population"
+    population_app_id: str = "zsb-dev"
+    population_secret: SecretStr = SecretStr("zsb-dev-population-secret-change-me")
+    population_timeout_s: float = Field(3.0, gt=0, le=30, description="per attempt; one retry on timeout/503")
+
+    # -- tokens ---------------------------------------------------------------------------------------------
+    # Access tokens are EdDSA (Ed25519) JWTs (accounts/tokens.py); refresh tokens are opaque and rotated
+    # (accounts/sessions.py). Signing keyring `kid:<key>,…`, key = base64 of a PKCS#8 DER Ed25519 private key
+    # or its PEM with newlines written as `\n`; the FIRST entry signs, later ones only verify (rotation).
+    # New entry: `python -m accounts.jwt_keys <kid>`. The default is a public development key.
+    jwt_signing_keys: SecretStr = SecretStr(
+        "dev1:MC4CAQAwBQYDK2VwBCIEIHjvbRsKzv3NvpwCd2kJFSla6CUUaWK5a28Mm4hbvFoE"
+    )
+    jwt_issuer: str = "zsb"
+    jwt_audience: str = "zsb-mobile"
+    access_token_ttl_s: int = Field(900, ge=60, le=86_400)
+    refresh_token_ttl_s: int = Field(30 * 86_400, ge=300, le=365 * 86_400)
+    jwt_leeway_s: int = Field(30, ge=0, le=300, description="clock skew tolerated on exp/nbf/iat")
+
     # -- derived -------------------------------------------------------------------------------------------
     @property
     def base_url(self) -> str:

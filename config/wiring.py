@@ -12,26 +12,45 @@ import structlog
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
+from accounts.binding import CitizenIdBinding
+from accounts.events import AccountEventRepository
+from accounts.identity import IdentityService
+from accounts.people import PersonRepository
+from accounts.sessions import LoginSessionRepository, LoginSessions
+from accounts.tokens import AccessTokenService
+from config.pii import pii_from_settings
 from config.settings import Settings
 from core.idempotency import IdempotencyRepository
 from core.mongo import Repository, ensure_all_indexes
 from notifications.celery_app import create_celery
 from notifications.publisher import TaskPublisher
+from population import PopulationClient
 from storage.object_store import ObjectStore
+from wechat import WeChatClients
 
 log = structlog.get_logger(__name__)
 
 # Every collection's repository, so start-up creates every index. Domain packages add theirs here.
-REPOSITORIES: tuple[type[Repository], ...] = (IdempotencyRepository,)
+REPOSITORIES: tuple[type[Repository], ...] = (
+    IdempotencyRepository, LoginSessionRepository, PersonRepository, AccountEventRepository,
+)
 
 
 @dataclass
 class Dependencies:
+    """The clients of one process (built from settings) and the services composed from them."""
+
     settings: Settings
     mongo: AsyncMongoClient[dict[str, Any]]
     redis: aioredis.Redis
     objects: ObjectStore
     tasks: TaskPublisher
+    wechat: WeChatClients
+    population: PopulationClient
+    people: PersonRepository
+    sessions: LoginSessions
+    identity: IdentityService
+    binding: CitizenIdBinding
 
     @property
     def db(self) -> AsyncDatabase[dict[str, Any]]:
@@ -58,7 +77,16 @@ class Dependencies:
             secure=settings.s3_secure,
         )
         tasks = TaskPublisher(create_celery(settings))
-        return cls(settings=settings, mongo=mongo, redis=redis, objects=objects, tasks=tasks)
+        wechat = WeChatClients.from_settings(settings, redis)
+        population = PopulationClient.from_settings(settings)
+        cipher, blind_index = pii_from_settings(settings)  # malformed keys fail here, at start-up
+        db = mongo[settings.mongodb_db]
+        people = PersonRepository(db)
+        sessions = LoginSessions.from_settings(db, settings)
+        identity = IdentityService(people, sessions, AccessTokenService.from_settings(settings), wechat)
+        binding = CitizenIdBinding(people, AccountEventRepository(db), population, cipher, blind_index, redis)
+        return cls(settings=settings, mongo=mongo, redis=redis, objects=objects, tasks=tasks, wechat=wechat,
+                   population=population, people=people, sessions=sessions, identity=identity, binding=binding)
 
     async def check(self, *, require_buckets: bool = True) -> dict[str, str]:
         """Ask each dependency concurrently, each bounded by the same short timeout. `ok` or the reason."""
@@ -73,15 +101,15 @@ class Dependencies:
         )
         return {name: _describe(result) for name, result in zip(probes, results, strict=True)}
 
-    async def wait_until_ready(self, *, timeout: float = 60.0) -> None:
+    async def wait_until_ready(self, *, give_up_after_s: float = 60.0) -> None:
         """At start-up: wait for the servers (they may be starting alongside us), then fail loudly."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + give_up_after_s
         while True:
             status = await self.check(require_buckets=False)
             if all(v == "ok" for v in status.values()):
                 return
             if time.monotonic() > deadline:
-                raise RuntimeError(f"dependencies not ready after {timeout:.0f}s: {status}")
+                raise RuntimeError(f"dependencies not ready after {give_up_after_s:.0f}s: {status}")
             log.info("waiting_for_dependencies", status=status)
             await asyncio.sleep(0.5)
 
@@ -93,6 +121,8 @@ class Dependencies:
             log.info("buckets_created", buckets=created)
 
     async def close(self) -> None:
+        await self.wechat.aclose()
+        await self.population.aclose()
         await self.mongo.close()
         await self.redis.aclose()
         self.objects.close()

@@ -56,7 +56,11 @@ fi
 stamp=.venv/.zsb-installed
 want=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    log "installing Python dependencies (pip install -e '.[dev]')"
-    .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+    log "installing Python dependencies (pip install -e '.[dev]'; log in .venv/pip-install.log)"
+    if ! .venv/bin/python -m pip install --disable-pip-version-check -e '.[dev]' > .venv/pip-install.log 2>&1; then
+        tail -40 .venv/pip-install.log >&2
+        log "pip install failed; the full log is .venv/pip-install.log"
+        exit 1
+    fi
     echo "$want" > "$stamp"
 fi

@@ -10,6 +10,7 @@ from tornado.web import Application
 
 from config.wiring import Dependencies
 from mobile_api.base import NotFoundHandler
+from mobile_api.handlers import auth, me
 from mobile_api.handlers.docs import DocsHandler, DocsStaticHandler, OpenApiHandler
 from mobile_api.handlers.health import HealthzHandler, MetricsHandler, ReadyzHandler
 from mobile_api.observability import InFlight, log_request
@@ -25,6 +26,16 @@ def api_routes() -> list[URLSpec]:
         route("/healthz", HealthzHandler),
         route("/readyz", ReadyzHandler),
         route("/metrics", MetricsHandler),
+        route("/api/v1/auth/miniprogram/login", auth.MiniProgramLoginHandler),
+        route("/api/v1/auth/official-account/authorize", auth.OfficialAccountAuthorizeHandler),
+        route("/api/v1/auth/official-account/login", auth.OfficialAccountLoginHandler),
+        route("/api/v1/auth/refresh", auth.RefreshHandler),
+        route("/api/v1/auth/logout", auth.LogoutHandler),
+        route("/api/v1/auth/logout-everywhere", auth.LogoutEverywhereHandler),
+        route("/api/v1/me", me.MeHandler),
+        route("/api/v1/me/citizen-id", me.CitizenIdHandler),
+        route("/api/v1/me/sessions", me.SessionsHandler),
+        route("/api/v1/me/sessions/{session_id}", me.SessionHandler),
     ]
 
 

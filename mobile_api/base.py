@@ -22,6 +22,7 @@ from core.jsonbody import parse_json
 from core.validation import validate
 
 if TYPE_CHECKING:
+    from accounts.identity import Principal
     from config.wiring import Dependencies
     from mobile_api.observability import InFlight
 
@@ -43,6 +44,7 @@ class BaseHandler(RequestHandler):
         self._chunks: list[bytes] = []
         self._received = 0
         self._too_large = False
+        self._principal: Principal | None = None
         self._in_flight: InFlight = self.application.settings["in_flight"]
         self._in_flight.enter()
         self._counted = True
@@ -87,6 +89,21 @@ class BaseHandler(RequestHandler):
         if self._counted:
             self._counted = False
             self._in_flight.leave()
+
+    # -- who is calling ------------------------------------------------------------------------------------
+    async def principal(self) -> Principal:
+        """The authenticated caller; 401 with a specific errcode when the bearer token is missing or bad."""
+        if self._principal is None:
+            scheme, _, token = self.request.headers.get("Authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                raise AppError(E.UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
+            self._principal = await self.deps.identity.authenticate(token.strip())
+        return self._principal
+
+    @property
+    def device(self) -> str:
+        """A label for the login-session list ("my devices"): the client's own name for itself, or its UA."""
+        return (self.request.headers.get("X-Device-Name") or self.request.headers.get("User-Agent") or "")[:120]
 
     # -- request and response helpers ----------------------------------------------------------------------
     def json_body(self) -> Any:

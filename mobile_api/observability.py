@@ -69,9 +69,9 @@ class InFlight:
             self.count = 0
             self._idle.set()
 
-    async def wait_idle(self, timeout: float) -> bool:
+    async def wait_idle(self, within_s: float) -> bool:
         try:
-            await asyncio.wait_for(self._idle.wait(), timeout)
+            await asyncio.wait_for(self._idle.wait(), within_s)
             return True
         except TimeoutError:
             return False

@@ -33,6 +33,8 @@ class ErrorOut(BaseModel):
 
 
 BODY_ERRORS = (E.INVALID_JSON, E.JSON_TOO_DEEP, E.BODY_TOO_LARGE, E.UNSUPPORTED_MEDIA_TYPE, E.VALIDATION_FAILED)
+# Declared by the accounts package; looked up by code so the HTTP layer does not import domain packages here.
+AUTH_ERROR_CODES = ("UNAUTHORIZED", "TOKEN_INVALID", "TOKEN_EXPIRED", "SESSION_REVOKED")
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class Operation:
     errors: tuple[ErrorCode, ...] = ()
     description: str = ""
     media_type: str = "application/json"
+    auth: bool = False  # needs `Authorization: Bearer <access token>`
 
 
 def operation(**spec: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -91,7 +94,11 @@ def build_openapi(rules: Iterable[URLSpec], *, title: str, version: str, server_
                  "description": "掌上办后端接口。所有错误响应均为 `ErrorOut`，错误码见 `x-errcodes`。"},
         "servers": [{"url": server_url}],
         "paths": dict(sorted(paths.items())),
-        "components": {"schemas": schemas},
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                                           "description": "登录接口返回的 access_token，15 分钟有效，过期后用 refresh_token 换新"}},
+        },
         "x-errcodes": [
             {"errcode": e.code, "status": e.status, "errmsg": e.message}
             for e in sorted(E.REGISTRY.values(), key=lambda e: (e.status, e.code))
@@ -101,6 +108,8 @@ def build_openapi(rules: Iterable[URLSpec], *, title: str, version: str, server_
 
 def _operation_object(template: str, method: str, op: Operation, ref: Callable[..., Any]) -> dict[str, Any]:
     errors = list(op.errors) + (list(BODY_ERRORS) if op.request else []) + [E.INTERNAL_ERROR]
+    if op.auth:
+        errors += [E.REGISTRY[code] for code in AUTH_ERROR_CODES if code in E.REGISTRY]
     responses: dict[str, Any] = {
         str(op.status): {
             "description": "成功",
@@ -127,6 +136,8 @@ def _operation_object(template: str, method: str, op: Operation, ref: Callable[.
     }
     if op.description:
         obj["description"] = op.description
+    if op.auth:
+        obj["security"] = [{"bearer": []}]
     if op.request:
         obj["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref(op.request)}}}
     return obj

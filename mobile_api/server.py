@@ -40,10 +40,10 @@ class ApiServer:
         self.http.add_sockets(sockets)
         return sockets[0].getsockname()[1]
 
-    async def drain(self, timeout: float) -> bool:
+    async def drain(self, within_s: float) -> bool:
         """Stop accepting, wait for in-flight requests, then close what is left. True if all finished."""
         self.http.stop()
-        finished = await self.app.settings["in_flight"].wait_idle(timeout)
+        finished = await self.app.settings["in_flight"].wait_idle(within_s)
         await self.http.close_all_connections()
         return finished
 

@@ -26,7 +26,10 @@ class Provider:
 
 def providers(settings: Settings) -> list[Provider]:
     """Every simulated provider. Each arrives with the issue whose adapter talks to it."""
-    return []
+    from simulators.population import population_provider
+    from simulators.wechat import wechat_provider
+
+    return [wechat_provider(settings), population_provider(settings)]
 
 
 class SimIndexHandler(RequestHandler):

@@ -19,6 +19,11 @@ from mobile_api.server import ApiServer
 from simulators.app import make_sim_app
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked `runs_last` (the privacy scans) run after every other test of the session."""
+    items.sort(key=lambda item: item.get_closest_marker("runs_last") is not None)
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     local = LocalStack(tmp_path_factory.mktemp("stack")).start()
@@ -29,6 +34,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
 def settings_for(stack: LocalStack, **overrides: object) -> Settings:
     values = {key.removeprefix("ZSB_").lower(): value for key, value in stack.env().items()}
     values.update(env="test", mongodb_db="zsb_test", sim_port=stack.sim_port, log_level="INFO")
+    sim_wechat = f"http://127.0.0.1:{stack.sim_port}/wechat"
+    values.update(wechat_api_base_url=sim_wechat, wechat_open_base_url=sim_wechat)
+    values.update(population_base_url=f"http://127.0.0.1:{stack.sim_port}/population")
     values.update(overrides)
     return Settings(**values)
 
@@ -50,7 +58,7 @@ def log_path(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 @pytest.fixture(scope="session")
 async def deps(settings: Settings, log_path: Path) -> AsyncIterator[Dependencies]:
     dependencies = Dependencies.from_settings(settings)
-    await dependencies.wait_until_ready(timeout=30)
+    await dependencies.wait_until_ready(give_up_after_s=30)
     await dependencies.prepare()
     yield dependencies
     await dependencies.close()

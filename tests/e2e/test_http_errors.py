@@ -91,7 +91,10 @@ async def test_unexpected_exception_is_500_without_details(api: httpx.AsyncClien
     assert "secret detail" not in response.text
     assert body["request_id"] == "boom-request-0001"
     lines = [json.loads(line) for line in log_path.read_text().splitlines()]
-    failure = next(l for l in lines if l.get("event") == "unhandled_exception" and l["request_id"] == "boom-request-0001")
+    failure = next(
+        line for line in lines
+        if line.get("event") == "unhandled_exception" and line["request_id"] == "boom-request-0001"
+    )
     assert "110101********7777" in failure["exception"] and "110101199003077777" not in failure["exception"]
 
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from config.wiring import Dependencies
-from devstack.servers import LocalStack, spawn, s3_command, wait_for_port
+from devstack.servers import LocalStack, s3_command, spawn, wait_for_port
 from mobile_api.app import make_app
 from mobile_api.server import ApiServer
 from tests.conftest import settings_for
@@ -27,7 +27,7 @@ def fault_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
 @pytest.fixture(scope="module")
 async def fault_api(fault_stack: LocalStack) -> AsyncIterator[httpx.AsyncClient]:
     deps = Dependencies.from_settings(settings_for(fault_stack))
-    await deps.wait_until_ready(timeout=30)
+    await deps.wait_until_ready(give_up_after_s=30)
     await deps.prepare()
     server = ApiServer(make_app(deps))
     port = server.listen(0, "127.0.0.1")

@@ -10,8 +10,8 @@ from pymongo import IndexModel
 
 from config.wiring import REPOSITORIES, Dependencies
 from core.errors import AppError
-from core.ids import new_id
 from core.idempotency import IdempotencyRepository, StoredAnswer, fingerprint
+from core.ids import new_id
 from core.mongo import IndexDefinitionConflict, Repository, ensure_all_indexes
 
 

@@ -24,7 +24,7 @@ async def test_drain_lets_in_flight_requests_finish(deps: Dependencies) -> None:
     async with httpx.AsyncClient(base_url=base, timeout=5) as client:
         slow = asyncio.create_task(client.get("/_test/slow", params={"s": "0.6"}))
         await asyncio.sleep(0.2)
-        drained = asyncio.create_task(server.drain(timeout=5))
+        drained = asyncio.create_task(server.drain(within_s=5))
         await asyncio.sleep(0.1)
         with pytest.raises(httpx.ConnectError):
             async with httpx.AsyncClient(base_url=base, timeout=2) as fresh:

@@ -1,6 +1,6 @@
 import pytest
 
-from core.masking import mask_id_number, mask_phone, mask_text, mask_value
+from core.masking import find_unmasked, mask_id_number, mask_phone, mask_text, mask_value
 
 
 @pytest.mark.parametrize(
@@ -28,3 +28,8 @@ def test_mask_helpers() -> None:
 def test_mask_value_walks_nested_structures() -> None:
     value = {"a": ["13812345678", {"b": ("110101199003077777",)}], "n": 13812345678}
     assert mask_value(value) == {"a": ["138****5678", {"b": ("110101********7777",)}], "n": 13812345678}
+
+
+def test_find_unmasked_sees_clear_numbers_only() -> None:
+    text = "a 110101199003077777 b 13812345678 c 110101********7777 d 138****5678"
+    assert find_unmasked(text) == ["110101199003077777", "13812345678"]

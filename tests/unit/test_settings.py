@@ -36,5 +36,7 @@ def test_production_starts_with_real_secrets() -> None:
             pii_index_key=SecretStr("aWlp" * 10 + "aWk="),
             wechat_mp_secret=SecretStr("real-mini-program-secret"),
             wechat_oa_secret=SecretStr("real-official-account-secret"),
+            jwt_signing_keys=SecretStr("prod1:MC4CAQAwBQYDK2VwBCIEINr6WDpkv+qFBO17aN7m43DzNhYpaudOsVvDQdI8MdVX"),
+            population_secret=SecretStr("real-population-base-app-secret"),
         )
     )

@@ -1,0 +1,162 @@
+"""People (residents, parents, staff as persons): the `people` collection and its repository.
+
+One document per human being. WeChat identities (mini-program and official-account openids, joined by the
+unionid), the verified phone and the bound citizen ID hang off it. Phone and ID numbers are stored only as
+`FieldCipher` tokens plus a blind index (unique: one number belongs to one person) and a masked copy for display.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Any
+
+from pymongo import IndexModel, ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from core.ids import new_id
+from core.mongo import Repository
+
+ID_CONTEXT = "person.id_number"
+PHONE_CONTEXT = "person.phone"
+
+
+class Level(StrEnum):
+    """How sure we are who this is. A matter may require a minimum level."""
+
+    L0 = "L0"  # signed in with WeChat only
+    L1 = "L1"  # owns a mobile number (SMS code)
+    L2 = "L2"  # real-name verified against the population base
+
+
+LEVEL_ORDER = {Level.L0: 0, Level.L1: 1, Level.L2: 2}
+
+
+@dataclass(frozen=True)
+class BoundId:
+    masked: str
+    region_code: str
+    birth_date: date
+    gender: str
+    verified_at: datetime
+
+
+@dataclass(frozen=True)
+class Person:
+    id: str
+    level: Level
+    name: str | None = None
+    phone_masked: str | None = None
+    citizen_id: BoundId | None = None
+    unionid: str | None = None
+    mp_openid: str | None = None
+    oa_openid: str | None = None
+    roles: tuple[str, ...] = ("resident",)
+    disabled: bool = False
+    created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Person:
+        wechat = doc.get("wechat") or {}
+        cid = doc.get("citizen_id")
+        return cls(
+            id=doc["_id"],
+            level=Level(doc.get("level", Level.L0)),
+            name=doc.get("name"),
+            phone_masked=(doc.get("phone") or {}).get("masked"),
+            citizen_id=BoundId(
+                masked=cid["masked"], region_code=cid["region_code"],
+                birth_date=date.fromisoformat(cid["birth_date"]), gender=cid["gender"],
+                verified_at=cid["verified_at"],
+            ) if cid else None,
+            unionid=wechat.get("unionid"),
+            mp_openid=wechat.get("mp_openid"),
+            oa_openid=wechat.get("oa_openid"),
+            roles=tuple(doc.get("roles", ("resident",))),
+            disabled=bool(doc.get("disabled", False)),
+            created_at=doc["created_at"],
+        )
+
+
+def _unique_when_present(path: str, name: str) -> IndexModel:
+    return IndexModel([(path, 1)], unique=True, name=name, partialFilterExpression={path: {"$type": "string"}})
+
+
+class PersonRepository(Repository):
+    collection_name = "people"
+    indexes = (
+        _unique_when_present("wechat.unionid", "wechat_unionid_unique"),
+        _unique_when_present("wechat.mp_openid", "wechat_mp_openid_unique"),
+        _unique_when_present("wechat.oa_openid", "wechat_oa_openid_unique"),
+        _unique_when_present("phone.index", "phone_index_unique"),
+        _unique_when_present("citizen_id.index", "citizen_id_index_unique"),
+    )
+
+    async def get(self, person_id: str) -> Person | None:
+        doc = await self.collection.find_one({"_id": person_id})
+        return Person.from_doc(doc) if doc else None
+
+    async def find_by_citizen_index(self, index: str) -> Person | None:
+        doc = await self.collection.find_one({"citizen_id.index": index})
+        return Person.from_doc(doc) if doc else None
+
+    async def find_by_phone_index(self, index: str) -> Person | None:
+        doc = await self.collection.find_one({"phone.index": index})
+        return Person.from_doc(doc) if doc else None
+
+    async def upsert_wechat(self, *, app: str, openid: str, unionid: str | None) -> tuple[Person, bool]:
+        """The person behind a WeChat identity, created on first sight. Returns (person, created).
+
+        The unionid joins the mini-program and the official account: whichever app a person uses first, the
+        other app's login finds the same document and records its openid on it.
+        """
+        openid_path = f"wechat.{app}_openid"
+        clauses: list[dict[str, Any]] = [{openid_path: openid}]
+        if unionid:
+            clauses.insert(0, {"wechat.unionid": unionid})
+        now = datetime.now(UTC)
+        updates: dict[str, Any] = {openid_path: openid, "last_login_at": now}
+        if unionid:
+            updates["wechat.unionid"] = unionid
+        for _ in range(3):  # a concurrent first login may win the insert: then we find its document
+            doc = await self.collection.find_one_and_update(
+                {"$or": clauses}, {"$set": updates}, return_document=ReturnDocument.AFTER
+            )
+            if doc:
+                return Person.from_doc(doc), False
+            fresh = {"_id": new_id(), "level": Level.L0.value, "roles": ["resident"], "created_at": now,
+                     "wechat": {k.split(".", 1)[1]: v for k, v in updates.items() if k.startswith("wechat.")},
+                     "last_login_at": now}
+            try:
+                await self.collection.insert_one(fresh)
+                return Person.from_doc(fresh), True
+            except DuplicateKeyError:
+                continue
+        raise RuntimeError("could not create or find the person for a WeChat identity")
+
+    async def set_citizen_id(
+        self, person_id: str, *, name: str, encrypted: str, index: str, masked: str, region_code: str,
+        birth_date: date, gender: str,
+    ) -> Person:
+        """Record a verified binding. The unique blind index makes 'one number, one person' a database rule;
+        a concurrent second binding of the same number raises DuplicateKeyError."""
+        doc = await self.collection.find_one_and_update(
+            {"_id": person_id, "citizen_id": {"$exists": False}},
+            {"$set": {
+                "name": name,
+                "level": Level.L2.value,
+                "citizen_id": {
+                    "cipher": encrypted, "index": index, "masked": masked, "region_code": region_code,
+                    "birth_date": birth_date.isoformat(), "gender": gender, "verified_at": datetime.now(UTC),
+                },
+            }},
+            return_document=ReturnDocument.AFTER,
+        )
+        if doc is None:
+            raise LookupError("person missing or already bound")
+        return Person.from_doc(doc)
+
+    async def citizen_index_of(self, person_id: str) -> str | None:
+        doc = await self.collection.find_one({"_id": person_id}, {"citizen_id.index": 1})
+        return ((doc or {}).get("citizen_id") or {}).get("index")
