@@ -33,3 +33,8 @@ def test_mask_value_walks_nested_structures() -> None:
 def test_find_unmasked_sees_clear_numbers_only() -> None:
     text = "a 110101199003077777 b 13812345678 c 110101********7777 d 138****5678"
     assert find_unmasked(text) == ["110101199003077777", "13812345678"]
+
+
+def test_find_unmasked_ignores_digits_inside_tokens() -> None:
+    assert find_unmasked("index=a18510963363f0 token=Zx13812345678Q") == []
+    assert find_unmasked('{"phone": "+8613812345678", "note": "电话13912345678"}') == ["+8613812345678", "13912345678"]
