@@ -89,6 +89,10 @@ def print_banner(settings: Settings, port: int) -> None:
         f"  Redis         {settings.redis_url}",
         f"  S3            {settings.s3_endpoint}  (keys in var/dev.env)",
         "",
+        "Sign in as a demo person (prints an access token; the phone's WeChat login is simulated):",
+        "  resident      .venv/bin/python -m devstack.demo_login wang-fang",
+        "  parent        .venv/bin/python -m devstack.demo_login chen-zhiqiang",
+        "",
     ]
     sys.stderr.write("\n".join(lines) + "\n")
     sys.stderr.flush()
