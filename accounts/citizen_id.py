@@ -17,8 +17,9 @@ from stdnum import numdb
 from stdnum.cn import ric
 
 from accounts.errors import CITIZEN_ID_INVALID
-from core.errors import AppError, FieldError
+from core.errors import AppError
 from core.masking import mask_id_number
+from core.validation import RuleViolation
 
 CitizenIdRule = Literal["FORMAT", "CHECKSUM", "BIRTH_DATE", "REGION"]
 Gender = Literal["M", "F"]
@@ -36,20 +37,13 @@ def _is_filler(name: str) -> bool:
     return name in {"市辖区", "县"} or "直辖" in name
 
 
-class CitizenIdInvalid(ValueError):
-    """Which rule failed (`rule`) and a Chinese sentence for the resident (`message_zh`, also `str(exc)`).
+class CitizenIdInvalid(RuleViolation):
+    """Which GB 11643 rule failed (`rule`: FORMAT, CHECKSUM, BIRTH_DATE or REGION) and why, in Chinese."""
 
-    A ValueError, so a pydantic validator may simply let it propagate: `core.validation` then shows the
-    Chinese message for that field.
-    """
-
-    def __init__(self, rule: CitizenIdRule, message_zh: str) -> None:
-        super().__init__(message_zh)
-        self.rule: CitizenIdRule = rule
-        self.message_zh = message_zh
-
-    def field_error(self, field: str = "id_number") -> FieldError:
-        return FieldError(field, f"CITIZEN_ID_{self.rule}", self.message_zh)
+    prefix = "CITIZEN_ID"
+    default_field = "id_number"
+    error = CITIZEN_ID_INVALID
+    rule: CitizenIdRule
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -172,14 +166,9 @@ def parse_citizen_id(raw: str, *, today: date | None = None) -> CitizenId:
 
 
 def citizen_id_app_error(exc: CitizenIdInvalid, field: str = "id_number") -> AppError:
-    """The HTTP error for a bad ID number: errcode `CITIZEN_ID_INVALID` (422), errmsg the specific Chinese
-    sentence, and one field error `CITIZEN_ID_<RULE>` for `field`.
-
-    A dedicated errcode rather than VALIDATION_FAILED because clients act on it (e.g. offer to rescan the card).
-    A form with several bad fields should instead collect `exc.field_error(field)` with the other field errors
-    into one VALIDATION_FAILED, so every bad field is listed at once.
-    """
-    return AppError(CITIZEN_ID_INVALID, errmsg=exc.message_zh, errors=[exc.field_error(field)])
+    """The HTTP error for a bad ID number: `CITIZEN_ID_INVALID` (a dedicated errcode, because clients act on it,
+    e.g. offer to rescan the card) with the field error `CITIZEN_ID_<RULE>`."""
+    return exc.app_error(field)
 
 
 def make_citizen_id(region: str = "110101", birth: date | str = date(1990, 1, 1), sequence: int = 1) -> str:

@@ -16,8 +16,9 @@ import phonenumbers
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
 from accounts.errors import PHONE_INVALID
-from core.errors import AppError, FieldError
+from core.errors import AppError
 from core.masking import mask_phone
+from core.validation import RuleViolation
 
 PhoneRule = Literal["FORMAT", "LENGTH", "NOT_CN", "NOT_MOBILE"]
 
@@ -25,16 +26,13 @@ PhoneRule = Literal["FORMAT", "LENGTH", "NOT_CN", "NOT_MOBILE"]
 _ALLOWED_RE = re.compile(r"[+\d\s().-]+")
 
 
-class PhoneInvalid(ValueError):
-    """Which rule failed (`rule`) and a Chinese sentence for the resident (`message_zh`, also `str(exc)`)."""
+class PhoneInvalid(RuleViolation):
+    """Which rule failed (`rule`: FORMAT, LENGTH, NOT_CN or NOT_MOBILE) and why, in Chinese."""
 
-    def __init__(self, rule: PhoneRule, message_zh: str) -> None:
-        super().__init__(message_zh)
-        self.rule: PhoneRule = rule
-        self.message_zh = message_zh
-
-    def field_error(self, field: str = "phone") -> FieldError:
-        return FieldError(field, f"PHONE_{self.rule}", self.message_zh)
+    prefix = "PHONE"
+    default_field = "phone"
+    error = PHONE_INVALID
+    rule: PhoneRule
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -81,6 +79,5 @@ def parse_cn_mobile(raw: str) -> CnMobile:
 
 
 def phone_app_error(exc: PhoneInvalid, field: str = "phone") -> AppError:
-    """errcode `PHONE_INVALID` (422), errmsg the specific sentence, one field error `PHONE_<RULE>` for `field`.
-    Forms with several bad fields should merge `exc.field_error(field)` into one VALIDATION_FAILED instead."""
-    return AppError(PHONE_INVALID, errmsg=exc.message_zh, errors=[exc.field_error(field)])
+    """The HTTP error for a bad phone number: `PHONE_INVALID` with the field error `PHONE_<RULE>`."""
+    return exc.app_error(field)

@@ -63,3 +63,31 @@ def validate(model: type[M], data: Any) -> M:
         return model.model_validate(data)
     except ValidationError as exc:
         raise AppError(VALIDATION_FAILED, errors=field_errors(exc)) from None
+
+
+class RuleViolation(ValueError):
+    """A value broke one named rule of its kind (e.g. an ID number's check digit): the rule for programs, a
+    Chinese sentence for people. A ValueError, so a pydantic validator may let it propagate and
+    `field_errors` shows the sentence for that field.
+
+    Subclasses set the errcode prefix of their field errors, the field they usually describe, and the HTTP
+    error raised when the value stands alone in a request.
+    """
+
+    prefix: str = "VALUE"
+    default_field: str = "value"
+    error = VALIDATION_FAILED
+
+    def __init__(self, rule: str, message_zh: str) -> None:
+        super().__init__(message_zh)
+        self.rule = rule
+        self.message_zh = message_zh
+
+    def field_error(self, field: str | None = None) -> FieldError:
+        return FieldError(field or self.default_field, f"{self.prefix}_{self.rule}", self.message_zh)
+
+    def app_error(self, field: str | None = None) -> AppError:
+        """The errcode of the kind (e.g. `CITIZEN_ID_INVALID`, 422), errmsg the specific sentence, and one
+        field error `<PREFIX>_<RULE>`. A form with several bad fields should instead collect `field_error()`s
+        with the others into one VALIDATION_FAILED, so every bad field is listed at once."""
+        return AppError(self.error, errmsg=self.message_zh, errors=[self.field_error(field)])
