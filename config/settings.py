@@ -112,10 +112,17 @@ class Settings(BaseSettings):
 
 
 def check_production_safety(settings: Settings) -> None:
-    """Refuse to start in production while any secret still has its embedded development value."""
+    """Refuse to start in production while any secret still has its embedded development value, or while a
+    provider's address still points at the local simulators (payments and logins would go nowhere real)."""
     if settings.env != "production":
         return
     defaults = Settings.model_fields
+    simulator = f"{settings.sim_host}:{settings.sim_port}"
+    simulated = [
+        f"ZSB_{name.upper()}"
+        for name in defaults
+        if name.endswith(("_base_url", "_endpoint")) and simulator in str(getattr(settings, name))
+    ]
     offending = [
         f"ZSB_{name.upper()}"
         for name, field in defaults.items()
@@ -124,10 +131,13 @@ def check_production_safety(settings: Settings) -> None:
     ]
     if settings.s3_access_key == defaults["s3_access_key"].default:
         offending.append("ZSB_S3_ACCESS_KEY")
+    problems = []
     if offending:
-        raise InsecureSettingsError(
-            "production mode refuses development defaults for: " + ", ".join(sorted(offending))
-        )
+        problems.append("development defaults for: " + ", ".join(sorted(offending)))
+    if simulated:
+        problems.append("addresses of the local simulators for: " + ", ".join(sorted(simulated)))
+    if problems:
+        raise InsecureSettingsError("production mode refuses " + "; and ".join(problems))
 
 
 @lru_cache(maxsize=1)

@@ -26,10 +26,25 @@ def test_production_refuses_default_secrets() -> None:
     assert "ZSB_S3_SECRET_KEY" in str(caught.value) and "ZSB_S3_ACCESS_KEY" in str(caught.value)
 
 
+# Real providers' addresses for every `*_base_url` / `*_endpoint` setting (the defaults point at the simulators).
+REAL_ADDRESSES = {
+    name: f"https://{name.replace('_', '-')}.example.gov.cn"
+    for name in Settings.model_fields
+    if name.endswith(("_base_url", "_endpoint"))
+}
+
+
+def test_production_refuses_simulator_addresses() -> None:
+    with pytest.raises(InsecureSettingsError) as caught:
+        check_production_safety(Settings(env="production", wechat_api_base_url="http://127.0.0.1:8090/wechat"))
+    assert "ZSB_WECHAT_API_BASE_URL" in str(caught.value)
+
+
 def test_production_starts_with_real_secrets() -> None:
     check_production_safety(
         Settings(
             env="production",
+            **REAL_ADDRESSES,
             s3_access_key="prod-key",
             s3_secret_key=SecretStr("a-long-real-secret"),
             pii_encryption_keys=SecretStr("prod1:" + "cHBw" * 10 + "cHA="),  # base64 of 32 bytes
