@@ -30,3 +30,26 @@ WECHAT_UNAVAILABLE = define("WECHAT_UNAVAILABLE", 503, "微信服务繁忙，请
 OAUTH_STATE_INVALID = define("OAUTH_STATE_INVALID", 400, "授权已过期或无效，请重新打开页面")
 OAUTH_REDIRECT_NOT_ALLOWED = define("OAUTH_REDIRECT_NOT_ALLOWED", 422, "回跳地址不在允许的范围内")
 ACCOUNT_DISABLED = define("ACCOUNT_DISABLED", 403, "账号已停用，如有疑问请联系客服")
+
+# -- staff accounts, staff login, scopes (accounts/staff*.py, accounts/scopes.py) ---------------------------
+# One generic refusal for a wrong username or password: which of the two was wrong is not revealed.
+STAFF_LOGIN_FAILED = define("STAFF_LOGIN_FAILED", 401, "用户名或密码错误")
+STAFF_LOGIN_LOCKED = define("STAFF_LOGIN_LOCKED", 429, "登录失败次数过多，请 15 分钟后再试")
+STAFF_LOGIN_TICKET_INVALID = define("STAFF_LOGIN_TICKET_INVALID", 401, "登录已超时，请重新输入用户名和密码")
+PASSWORD_TOO_WEAK = define("PASSWORD_TOO_WEAK", 422, "密码不符合要求")
+STAFF_USERNAME_TAKEN = define("STAFF_USERNAME_TAKEN", 409, "该用户名已被使用，请换一个")
+STAFF_NOT_FOUND = define("STAFF_NOT_FOUND", 404, "没有找到该工作人员")
+RESOURCE_NOT_FOUND = define("RESOURCE_NOT_FOUND", 404, "没有找到该记录")
+STAFF_ONLY = define("STAFF_ONLY", 403, "此功能仅限工作人员使用，请用工作人员账号登录")
+RESIDENT_ONLY = define("RESIDENT_ONLY", 403, "工作人员账号不能办理个人事项，请用本人微信或手机号登录")
+
+# -- SMS login codes and phone binding (accounts/sms_codes.py, accounts/phone_accounts.py) --------------------
+# 422, not 401: a wrong code is a form error, and in the signed-in flows (verify my phone, staff second factor)
+# a 401 would tell the client its token is bad.
+SMS_CODE_INVALID = define("SMS_CODE_INVALID", 422, "验证码错误，请重新输入")
+SMS_CODE_EXPIRED = define("SMS_CODE_EXPIRED", 422, "验证码已失效，请重新获取")
+SMS_CODE_TOO_MANY_TRIES = define("SMS_CODE_TOO_MANY_TRIES", 422, "验证码错误次数过多，已失效，请重新获取")
+SMS_RESEND_TOO_SOON = define("SMS_RESEND_TOO_SOON", 429, "验证码发送太频繁，请稍后再试")
+SMS_DAILY_LIMIT = define("SMS_DAILY_LIMIT", 429, "今日获取验证码次数已达上限，请明天再试")
+SMS_UNAVAILABLE = define("SMS_UNAVAILABLE", 503, "短信服务暂时不可用，请稍后再试")
+PHONE_TAKEN = define("PHONE_TAKEN", 409, "该手机号已绑定其他账号；如非本人操作，请联系客服")

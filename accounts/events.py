@@ -25,7 +25,7 @@ class AccountEventRepository(Repository):
     )
 
     # Event types the person must hear about; the others are kept for the audit trail only.
-    NOTIFY = frozenset({"citizen_id_bind_attempt_by_other", "refresh_token_reused"})
+    NOTIFY = frozenset({"citizen_id_bind_attempt_by_other", "refresh_token_reused", "phone_bind_attempt_by_other"})
 
     async def record(self, person_id: str, type_: str, details: dict[str, Any]) -> str:
         event_id = new_id()

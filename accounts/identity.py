@@ -13,7 +13,10 @@ import structlog
 
 from accounts import errors as E
 from accounts.people import Person, PersonRepository
+from accounts.phone_accounts import PhoneAccounts
+from accounts.roles import is_staff_roles
 from accounts.sessions import LoginSessions, RefreshGrant
+from accounts.sms_codes import SmsCodes
 from accounts.tokens import AccessTokenService
 from core.errors import AppError
 from wechat import (
@@ -32,11 +35,18 @@ log = structlog.get_logger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling, as vouched for by a verified access token of an active session."""
+    """Who is calling, as vouched for by a verified access token of an active session.
+
+    `person_id` is the token's subject: a person id, or a staff account id when `is_staff` (the roles of staff
+    accounts and of people are disjoint sets, see accounts/roles.py)."""
 
     person_id: str
     roles: tuple[str, ...]
     session_id: str
+
+    @property
+    def is_staff(self) -> bool:
+        return is_staff_roles(self.roles)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +64,8 @@ class IdentityService:
     sessions: LoginSessions
     tokens: AccessTokenService
     wechat: WeChatClients
+    sms_codes: SmsCodes
+    phones: PhoneAccounts
 
     async def login_miniprogram(self, code: str, *, device: str, ip: str | None) -> LoginResult:
         try:
@@ -76,6 +88,17 @@ class IdentityService:
             raise _login_error(exc) from None
         person, created = await self.people.upsert_wechat(app="oa", openid=result.openid, unionid=result.unionid)
         return await self._start(person, created, device=device, ip=ip, channel="official_account")
+
+    async def login_sms(self, phone_e164: str, code: str, *, device: str, ip: str | None) -> LoginResult:
+        """A proven phone signs in: its person, or a new L1 account (never merged into a WeChat-only one)."""
+        await self.sms_codes.verify(phone_e164, purpose="login", code=code)
+        person, created = await self.phones.find_or_create(phone_e164)
+        return await self._start(person, created, device=device, ip=ip, channel="sms")
+
+    async def verify_phone(self, principal_person_id: str, phone_e164: str, code: str) -> Person:
+        """The signed-in person proves a phone and keeps it on their account (level at least L1); 409 if taken."""
+        await self.sms_codes.verify(phone_e164, purpose="bind_phone", code=code)
+        return await self.phones.attach(principal_person_id, phone_e164)
 
     async def refresh(self, refresh_token: str) -> LoginResult:
         grant = await self.sessions.refresh(refresh_token)

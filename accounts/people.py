@@ -160,3 +160,51 @@ class PersonRepository(Repository):
     async def citizen_index_of(self, person_id: str) -> str | None:
         doc = await self.collection.find_one({"_id": person_id}, {"citizen_id.index": 1})
         return ((doc or {}).get("citizen_id") or {}).get("index")
+
+    # -- phone (accounts/phone_accounts.py encrypts, indexes and masks; these only store) ------------------------
+    async def upsert_phone(self, *, encrypted: str, index: str, masked: str) -> tuple[Person, bool]:
+        """The person who proved this phone, created at L1 on first sight (SMS login). Returns (person, created).
+
+        Found only by the phone's blind index: a WeChat-only (L0) account is never merged in by phone here;
+        its owner attaches a phone with `set_phone` after proving it.
+        """
+        now = datetime.now(UTC)
+        for _ in range(3):  # a concurrent first login may win the insert: then we find its document
+            doc = await self.collection.find_one_and_update(
+                {"phone.index": index}, {"$set": {"last_login_at": now}}, return_document=ReturnDocument.AFTER
+            )
+            if doc:
+                return Person.from_doc(doc), False
+            fresh = {"_id": new_id(), "level": Level.L1.value, "roles": ["resident"], "created_at": now,
+                     "phone": _phone_doc(encrypted, index, masked, now), "last_login_at": now}
+            try:
+                await self.collection.insert_one(fresh)
+                return Person.from_doc(fresh), True
+            except DuplicateKeyError:
+                continue
+        raise RuntimeError("could not create or find the person for a phone number")
+
+    async def set_phone(self, person_id: str, *, encrypted: str, index: str, masked: str) -> Person:
+        """Attach a just-verified phone (replacing an earlier one) and raise the level to at least L1.
+
+        The unique blind index makes 'one number, one person' a database rule: DuplicateKeyError when another
+        person holds it. LookupError when the person does not exist.
+        """
+        doc = await self.collection.find_one_and_update(
+            {"_id": person_id},
+            # Level values sort as strings (L0 < L1 < L2), so $max raises L0 to L1 and never lowers L2.
+            {"$set": {"phone": _phone_doc(encrypted, index, masked, datetime.now(UTC))},
+             "$max": {"level": Level.L1.value}},
+            return_document=ReturnDocument.AFTER,
+        )
+        if doc is None:
+            raise LookupError("person missing")
+        return Person.from_doc(doc)
+
+    async def phone_index_of(self, person_id: str) -> str | None:
+        doc = await self.collection.find_one({"_id": person_id}, {"phone.index": 1})
+        return ((doc or {}).get("phone") or {}).get("index")
+
+
+def _phone_doc(encrypted: str, index: str, masked: str, verified_at: datetime) -> dict[str, Any]:
+    return {"cipher": encrypted, "index": index, "masked": masked, "verified_at": verified_at}

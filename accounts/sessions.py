@@ -30,7 +30,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import structlog
 from pymongo import IndexModel, ReturnDocument
@@ -64,6 +64,9 @@ def _utc_now(now: datetime | None = None) -> datetime:
     """Aware UTC, truncated to the millisecond BSON stores, so what we return equals what we read back."""
     moment = (now or datetime.now(UTC)).astimezone(UTC)
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+SessionKind = Literal["person", "staff"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,11 +107,12 @@ class LoginSessionRepository(Repository):
         await self.collection.insert_one(doc)
 
     async def rotate(
-        self, old_hash: str, new_hash: str, *, now: datetime, expires_at: datetime
+        self, old_hash: str, new_hash: str, *, kind: str, now: datetime, expires_at: datetime
     ) -> dict[str, Any] | None:
-        """Atomically replace the current hash; None when `old_hash` is not current, live and unrevoked."""
+        """Atomically replace the current hash; None when `old_hash` is not current, live, unrevoked and of
+        this kind of session."""
         return await self.collection.find_one_and_update(
-            {"refresh_hash": old_hash, "revoked_at": None, "refresh_expires_at": {"$gt": now}},
+            {"refresh_hash": old_hash, "kind": kind, "revoked_at": None, "refresh_expires_at": {"$gt": now}},
             {
                 "$set": {
                     "refresh_hash": new_hash,
@@ -183,9 +187,11 @@ class LoginSessions:
         return cls(LoginSessionRepository(db), refresh_ttl=timedelta(seconds=settings.refresh_token_ttl_s))
 
     async def start(
-        self, person_id: str, *, device: str, ip: str | None, now: datetime | None = None
+        self, person_id: str, *, device: str, ip: str | None, kind: SessionKind = "person",
+        now: datetime | None = None,
     ) -> RefreshGrant:
-        """A new session (family) for a login from one device; `device` is a label such as the user agent."""
+        """A new session (family) for a login from one device; `device` is a label such as the user agent.
+        `kind` says whose it is (a person or a staff account): each refresh endpoint rotates only its own kind."""
         moment = _utc_now(now)
         token, session_id = _new_refresh_token(), new_id()
         expires = moment + self.refresh_ttl
@@ -193,6 +199,7 @@ class LoginSessions:
             {
                 "_id": session_id,
                 "person_id": person_id,
+                "kind": kind,
                 "device": (device or "")[:MAX_DEVICE_CHARS],
                 "ip": ip,
                 "created_at": moment,
@@ -208,23 +215,27 @@ class LoginSessions:
         )
         return RefreshGrant(session_id, person_id, token, _utc_now(expires))
 
-    async def refresh(self, refresh_token: str, *, now: datetime | None = None) -> RefreshGrant:
+    async def refresh(
+        self, refresh_token: str, *, kind: SessionKind = "person", now: datetime | None = None
+    ) -> RefreshGrant:
         """Rotate: the presented token stops working and a new one is returned. Raises AppError with
-        TOKEN_INVALID (unknown), TOKEN_EXPIRED, SESSION_REVOKED or REFRESH_TOKEN_REUSED (family revoked)."""
+        TOKEN_INVALID (unknown, or another kind's token: refused untouched), TOKEN_EXPIRED, SESSION_REVOKED or
+        REFRESH_TOKEN_REUSED (family revoked)."""
         if not isinstance(refresh_token, str) or not _REFRESH_RE.fullmatch(refresh_token):
             raise AppError(TOKEN_INVALID)
         moment = _utc_now(now)
         presented, token = hash_refresh_token(refresh_token), _new_refresh_token()
         expires = moment + self.refresh_ttl
-        doc = await self.repo.rotate(presented, hash_refresh_token(token), now=moment, expires_at=expires)
+        doc = await self.repo.rotate(presented, hash_refresh_token(token), kind=kind, now=moment,
+                                     expires_at=expires)
         if doc is not None:
             return RefreshGrant(doc["_id"], doc["person_id"], token, _utc_now(expires))
-        raise await self._refusal(presented, moment)
+        raise await self._refusal(presented, kind, moment)
 
-    async def _refusal(self, presented: str, moment: datetime) -> AppError:
+    async def _refusal(self, presented: str, kind: SessionKind, moment: datetime) -> AppError:
         """Why a presented token could not rotate; a rotated one revokes its whole family first."""
         doc = await self.repo.find_by_hash(presented)
-        if doc is None:
+        if doc is None or doc.get("kind") != kind:
             return AppError(TOKEN_INVALID)
         if doc["revoked_at"] is not None:
             return AppError(SESSION_REVOKED)

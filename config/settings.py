@@ -93,6 +93,22 @@ class Settings(BaseSettings):
     refresh_token_ttl_s: int = Field(30 * 86_400, ge=300, le=365 * 86_400)
     jwt_leeway_s: int = Field(30, ge=0, le=300, description="clock skew tolerated on exp/nbf/iat")
 
+    # -- SMS ------------------------------------------------------------------------------------------------
+    # Login codes (accounts/sms_codes.py) are sent by the Celery worker through Aliyun's official SDK
+    # (notifications/channels/aliyun_sms.py). The SDK takes `host:port` only (no path), so locally the endpoint
+    # is the simulators' root, where `POST /` is told apart by its `x-acs-action` header.
+    sms_aliyun_endpoint: str = Field("127.0.0.1:8090", description="dysmsapi.aliyuncs.com in production")
+    sms_aliyun_protocol: Literal["http", "https"] = Field("http", description="https in production")
+    sms_aliyun_access_key_id: str = "zsb-dev-aliyun-sms-ak"
+    sms_aliyun_access_key_secret: SecretStr = SecretStr("zsb-dev-aliyun-sms-secret-change-me")
+    sms_sign_name: str = "掌上办"
+    sms_template_login: str = Field("SMS_000001", description="verification-code template, one variable ${code}")
+    sms_timeout_s: float = Field(5.0, gt=0, le=30, description="per SendSms call (connect and read)")
+    # HMAC key for login codes at rest and for the phone/IP references in Redis keys (never stored in clear).
+    sms_code_key: SecretStr = Field(SecretStr("zsb-dev-sms-code-key-change-me"), min_length=16)
+    sms_daily_limit_per_phone: int = Field(10, ge=1, le=100)
+    sms_daily_limit_per_ip: int = Field(50, ge=1, description="raise it for offices behind one NAT address")
+
     # -- derived -------------------------------------------------------------------------------------------
     @property
     def base_url(self) -> str:
@@ -131,6 +147,8 @@ def check_production_safety(settings: Settings) -> None:
     ]
     if settings.s3_access_key == defaults["s3_access_key"].default:
         offending.append("ZSB_S3_ACCESS_KEY")
+    if settings.sms_aliyun_protocol != "https":  # the query string carries phone numbers and login codes
+        offending.append("ZSB_SMS_ALIYUN_PROTOCOL")
     problems = []
     if offending:
         problems.append("development defaults for: " + ", ".join(sorted(offending)))

@@ -15,9 +15,21 @@ from pymongo.asynchronous.database import AsyncDatabase
 from accounts.binding import CitizenIdBinding
 from accounts.events import AccountEventRepository
 from accounts.identity import IdentityService
+from accounts.passwords import Passwords
 from accounts.people import PersonRepository
+from accounts.phone_accounts import PhoneAccounts
 from accounts.sessions import LoginSessionRepository, LoginSessions
+from accounts.sms_codes import SmsCodes
+from accounts.staff import StaffRepository
+from accounts.staff_admin import StaffAdministration
+from accounts.staff_audit import StaffAuditRepository
+from accounts.staff_login import StaffLogin
 from accounts.tokens import AccessTokenService
+from affairs.audit import AuditRepository
+from affairs.catalogue_service import Catalogue
+from affairs.departments import DepartmentRepository
+from affairs.matter_repository import MatterRepository, MatterVersionRepository
+from affairs.regions import RegionRepository
 from config.pii import pii_from_settings
 from config.settings import Settings
 from core.idempotency import IdempotencyRepository
@@ -33,6 +45,8 @@ log = structlog.get_logger(__name__)
 # Every collection's repository, so start-up creates every index. Domain packages add theirs here.
 REPOSITORIES: tuple[type[Repository], ...] = (
     IdempotencyRepository, LoginSessionRepository, PersonRepository, AccountEventRepository,
+    StaffRepository, StaffAuditRepository,
+    RegionRepository, DepartmentRepository, MatterRepository, MatterVersionRepository, AuditRepository,
 )
 
 
@@ -51,6 +65,10 @@ class Dependencies:
     sessions: LoginSessions
     identity: IdentityService
     binding: CitizenIdBinding
+    sms_codes: SmsCodes
+    staff_admin: StaffAdministration
+    staff_login: StaffLogin
+    catalogue: Catalogue
 
     @property
     def db(self) -> AsyncDatabase[dict[str, Any]]:
@@ -83,10 +101,18 @@ class Dependencies:
         db = mongo[settings.mongodb_db]
         people = PersonRepository(db)
         sessions = LoginSessions.from_settings(db, settings)
-        identity = IdentityService(people, sessions, AccessTokenService.from_settings(settings), wechat)
+        sms_codes = SmsCodes.from_settings(settings, redis, tasks, cipher)
+        phones = PhoneAccounts(people, AccountEventRepository(db), cipher, blind_index)
+        identity = IdentityService(people, sessions, AccessTokenService.from_settings(settings), wechat,
+                                   sms_codes=sms_codes, phones=phones)
         binding = CitizenIdBinding(people, AccountEventRepository(db), population, cipher, blind_index, redis)
+        passwords, staff, staff_audit = Passwords(), StaffRepository(db), StaffAuditRepository(db)
+        staff_admin = StaffAdministration(staff, staff_audit, passwords, sessions, cipher, blind_index)
+        staff_login = StaffLogin(staff, staff_audit, passwords, sms_codes, sessions, identity.tokens, cipher, redis)
         return cls(settings=settings, mongo=mongo, redis=redis, objects=objects, tasks=tasks, wechat=wechat,
-                   population=population, people=people, sessions=sessions, identity=identity, binding=binding)
+                   population=population, people=people, sessions=sessions, identity=identity, binding=binding,
+                   sms_codes=sms_codes, staff_admin=staff_admin, staff_login=staff_login,
+                   catalogue=Catalogue.from_db(db))
 
     async def check(self, *, require_buckets: bool = True) -> dict[str, str]:
         """Ask each dependency concurrently, each bounded by the same short timeout. `ok` or the reason."""
@@ -127,6 +153,7 @@ class Dependencies:
         await self.redis.aclose()
         self.objects.close()
         self.tasks.close()
+        self.staff_admin.passwords.close()
 
 
 def _describe(result: object) -> str:

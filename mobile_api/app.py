@@ -10,7 +10,9 @@ from tornado.web import Application
 
 from config.wiring import Dependencies
 from mobile_api.base import NotFoundHandler
-from mobile_api.handlers import auth, me
+from mobile_api.handlers import auth, auth_sms, catalogue, catalogue_admin, me, me_phone
+from mobile_api.handlers import staff as staff_handlers
+from mobile_api.handlers import staff_admin as staff_admin_handlers
 from mobile_api.handlers.docs import DocsHandler, DocsStaticHandler, OpenApiHandler
 from mobile_api.handlers.health import HealthzHandler, MetricsHandler, ReadyzHandler
 from mobile_api.observability import InFlight, log_request
@@ -36,6 +38,28 @@ def api_routes() -> list[URLSpec]:
         route("/api/v1/me/citizen-id", me.CitizenIdHandler),
         route("/api/v1/me/sessions", me.SessionsHandler),
         route("/api/v1/me/sessions/{session_id}", me.SessionHandler),
+        route("/api/v1/auth/sms/code", auth_sms.SmsCodeHandler),
+        route("/api/v1/auth/sms/login", auth_sms.SmsLoginHandler),
+        route("/api/v1/me/phone/code", me_phone.PhoneCodeHandler),
+        route("/api/v1/me/phone", me_phone.PhoneHandler),
+        route("/api/v1/staff/login", staff_handlers.StaffLoginHandler),
+        route("/api/v1/staff/login/verify", staff_handlers.StaffLoginVerifyHandler),
+        route("/api/v1/staff/refresh", staff_handlers.StaffRefreshHandler),
+        route("/api/v1/staff/me", staff_handlers.StaffMeHandler),
+        route("/api/v1/admin/staff", staff_admin_handlers.AdminStaffHandler),
+        route("/api/v1/admin/staff/{staff_id}/disable", staff_admin_handlers.AdminStaffDisableHandler),
+        route("/api/v1/admin/staff/{staff_id}/roles", staff_admin_handlers.AdminStaffRolesHandler),
+        route("/api/v1/regions/{code}", catalogue.RegionHandler),
+        route("/api/v1/departments", catalogue.DepartmentsHandler),
+        route("/api/v1/matters", catalogue.MattersHandler),
+        route("/api/v1/matters/{code}", catalogue.MatterHandler),
+        route("/api/v1/matters/{code}/versions/{version}", catalogue.MatterVersionHandler),
+        route("/api/v1/admin/matters", catalogue_admin.AdminMattersHandler),
+        route("/api/v1/admin/matters/{code}", catalogue_admin.AdminMatterHandler),
+        route("/api/v1/admin/matters/{code}/draft", catalogue_admin.AdminMatterDraftHandler),
+        route("/api/v1/admin/matters/{code}/submit", catalogue_admin.AdminMatterSubmitHandler),
+        route("/api/v1/admin/matters/{code}/publish", catalogue_admin.AdminMatterPublishHandler),
+        route("/api/v1/admin/matters/{code}/withdraw", catalogue_admin.AdminMatterWithdrawHandler),
     ]
 
 

@@ -16,6 +16,7 @@ import structlog
 from pydantic import BaseModel
 from tornado.web import HTTPError, RequestHandler, stream_request_body
 
+from accounts.scopes import require_resident
 from core import errors as E
 from core.errors import AppError
 from core.jsonbody import parse_json
@@ -23,6 +24,7 @@ from core.validation import validate
 
 if TYPE_CHECKING:
     from accounts.identity import Principal
+    from accounts.staff import StaffAccount
     from config.wiring import Dependencies
     from mobile_api.observability import InFlight
 
@@ -99,6 +101,18 @@ class BaseHandler(RequestHandler):
                 raise AppError(E.UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
             self._principal = await self.deps.identity.authenticate(token.strip())
         return self._principal
+
+    async def resident(self) -> Principal:
+        """The caller, who must be a person (resident, parent): a staff token gets 403 RESIDENT_ONLY, so a staff
+        account id is never used as a person id (e.g. binding a citizen ID to a staff account)."""
+        principal = await self.principal()
+        require_resident(principal)
+        return principal
+
+    async def staff_account(self) -> StaffAccount:
+        """The caller's staff account, read fresh: 403 STAFF_ONLY for a resident's token, ACCOUNT_DISABLED for
+        a disabled account. Scope decisions then use `account.actor()` with `accounts.scopes.authorize`."""
+        return await self.deps.staff_admin.current(await self.principal())
 
     @property
     def device(self) -> str:

@@ -17,8 +17,11 @@ from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 from tornado.web import Application
 
+from affairs.demo_catalogue import seed_catalogue
 from config.settings import Settings, check_production_safety
 from config.wiring import Dependencies
+from devstack.demo_seed import banner_lines as demo_banner_lines
+from devstack.demo_seed import seed_demo_staff
 from mobile_api.app import make_app
 
 log = structlog.get_logger("mobile_api.server")
@@ -54,6 +57,9 @@ async def serve(settings: Settings, *, on_ready: Callable[[int], None] | None = 
     try:
         await deps.wait_until_ready()
         await deps.prepare()
+        if settings.env == "dev":  # demo catalogue and staff for `./dev run`, idempotent; never in test/production
+            await seed_catalogue(deps)
+            await seed_demo_staff(deps.staff_admin)
         server = ApiServer(make_app(deps))
         # Everything allocated so far (modules, app, clients) lives as long as the process: keep it out of the
         # cyclic collector's scans, which otherwise grow with every imported library.
@@ -92,6 +98,7 @@ def print_banner(settings: Settings, port: int) -> None:
         "Sign in as a demo person (prints an access token; the phone's WeChat login is simulated):",
         "  resident      .venv/bin/python -m devstack.demo_login wang-fang",
         "  parent        .venv/bin/python -m devstack.demo_login chen-zhiqiang",
+        *demo_banner_lines(),
         "",
     ]
     sys.stderr.write("\n".join(lines) + "\n")

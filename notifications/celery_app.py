@@ -6,16 +6,19 @@ Queues by urgency, so a bulk send never delays a login code: `urgent` (login cod
 
 from __future__ import annotations
 
-from celery import Celery
+from typing import Any
+
+from celery import Celery, signals
 from kombu import Queue
 
+from config.logging import configure_logging
 from config.settings import Settings, get_settings
 
 QUEUES = ("urgent", "default", "bulk")
 
 
 def create_celery(settings: Settings) -> Celery:
-    app = Celery("zsb", broker=settings.redis_url, include=["notifications.tasks"])
+    app = Celery("zsb", broker=settings.redis_url, include=["notifications.tasks", "notifications.tasks_sms"])
     app.conf.update(
         task_queues=[Queue(name) for name in QUEUES],
         task_default_queue="default",
@@ -35,6 +38,13 @@ def create_celery(settings: Settings) -> Celery:
         },
     )
     return app
+
+
+@signals.setup_logging.connect
+def _json_masked_logs(**_: Any) -> None:
+    """Worker and beat log like the API: JSON lines with ID and phone numbers masked (replaces Celery's setup)."""
+    settings = get_settings()
+    configure_logging(settings.log_level, service="worker")
 
 
 app = create_celery(get_settings())

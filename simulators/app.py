@@ -10,11 +10,12 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from tornado.routing import Matcher
 from tornado.web import Application, RequestHandler
 
 from config.settings import Settings
 
-Route = tuple[str, type[RequestHandler], dict[str, Any]]
+Route = tuple[str | Matcher, type[RequestHandler], dict[str, Any]]  # a Matcher: e.g. `/` claimed by a header
 
 
 @dataclass
@@ -27,9 +28,10 @@ class Provider:
 def providers(settings: Settings) -> list[Provider]:
     """Every simulated provider. Each arrives with the issue whose adapter talks to it."""
     from simulators.population import population_provider
+    from simulators.sms_aliyun import aliyun_sms_provider
     from simulators.wechat import wechat_provider
 
-    return [wechat_provider(settings), population_provider(settings)]
+    return [wechat_provider(settings), population_provider(settings), aliyun_sms_provider(settings)]
 
 
 class SimIndexHandler(RequestHandler):

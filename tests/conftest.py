@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from affairs.demo_catalogue import SeedReport, seed_catalogue
 from config.logging import configure_logging
 from config.settings import Settings
 from config.wiring import Dependencies
@@ -17,6 +18,7 @@ from devstack.servers import LocalStack
 from mobile_api.app import make_app
 from mobile_api.server import ApiServer
 from simulators.app import make_sim_app
+from tests.support.worker import CeleryWorker
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -37,6 +39,7 @@ def settings_for(stack: LocalStack, **overrides: object) -> Settings:
     sim_wechat = f"http://127.0.0.1:{stack.sim_port}/wechat"
     values.update(wechat_api_base_url=sim_wechat, wechat_open_base_url=sim_wechat)
     values.update(population_base_url=f"http://127.0.0.1:{stack.sim_port}/population")
+    values.update(sms_aliyun_endpoint=f"127.0.0.1:{stack.sim_port}")
     values.update(overrides)
     return Settings(**values)
 
@@ -93,4 +96,21 @@ def subprocess_env(stack: LocalStack) -> dict[str, str]:
     """Environment for a child process (API, worker) pointed at the session's servers."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZSB_")}
     env.update(stack.env(), ZSB_SIM_PORT=str(stack.sim_port), ZSB_ENV="test", ZSB_MONGODB_DB="zsb_test", PYTHONUNBUFFERED="1")
+    env.update(ZSB_SMS_ALIYUN_ENDPOINT=f"127.0.0.1:{stack.sim_port}")
     return env
+
+
+@pytest.fixture(scope="session")
+def celery_worker(subprocess_env: dict[str, str], simulators: str,
+                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[CeleryWorker]:
+    """One real Celery worker for the whole session (all queues, solo pool), pointed at the session's servers
+    and simulators. Started once: tests that need the pipeline share it."""
+    worker = CeleryWorker.start(subprocess_env, tmp_path_factory.mktemp("worker") / "worker.log")
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture(scope="session")
+async def demo_catalogue(deps: Dependencies) -> SeedReport:
+    """The demo catalogue (regions, departments, 35 published matters) seeded once, exactly as `./dev run` does."""
+    return await seed_catalogue(deps)

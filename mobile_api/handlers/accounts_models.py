@@ -112,3 +112,22 @@ class SessionsOut(BaseModel):
 
 class LoggedOutOut(BaseModel):
     ended_sessions: int
+
+
+# -- SMS login and "verify my phone" ------------------------------------------------------------------------
+class SmsCodeIn(Strict):
+    phone: str = Field(min_length=1, max_length=32, description="中国大陆手机号，可带 +86", examples=["13800000001"])
+
+
+class SmsCodeOut(BaseModel):
+    resend_after_s: int = Field(description="多少秒后才能重新获取", examples=[60])
+    expires_in_s: int = Field(description="验证码有效秒数；重新获取后，之前的验证码作废", examples=[300])
+
+
+class SmsLoginIn(Strict):
+    phone: str = Field(min_length=1, max_length=32, description="中国大陆手机号，可带 +86", examples=["13800000001"])
+    code: str = Field(min_length=1, max_length=12, description="短信验证码（6 位数字）", examples=["123456"])
+
+
+class PhoneVerifyIn(SmsLoginIn):
+    """The same fields as the SMS login: the phone and the code just sent to it."""

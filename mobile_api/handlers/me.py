@@ -13,9 +13,10 @@ TAGS = ["我的"]
 
 
 class MeHandler(BaseHandler):
-    @operation(summary="我的账号信息（身份证号、手机号均脱敏）", tags=TAGS, response=PersonOut, auth=True)
+    @operation(summary="我的账号信息（身份证号、手机号均脱敏）", tags=TAGS, response=PersonOut, auth=True,
+               errors=(AE.RESIDENT_ONLY,))
     async def get(self) -> None:
-        principal = await self.principal()
+        principal = await self.resident()
         person = await self.deps.people.get(principal.person_id)
         if person is None:
             raise AppError(AE.ACCOUNT_DISABLED)
@@ -26,13 +27,14 @@ class CitizenIdHandler(BaseHandler):
     @operation(
         summary="实名认证：绑定本人身份证号码（一号通办，只需一次）", tags=TAGS, request=CitizenIdIn, response=PersonOut,
         auth=True,
-        errors=(AE.CITIZEN_ID_INVALID, AE.CITIZEN_ID_TAKEN, AE.CITIZEN_ID_ALREADY_BOUND, AE.CITIZEN_ID_NAME_MISMATCH,
-                AE.CITIZEN_ID_NOT_FOUND, AE.CITIZEN_ID_ATTEMPTS_EXCEEDED, AE.POPULATION_UNAVAILABLE),
+        errors=(AE.RESIDENT_ONLY, AE.CITIZEN_ID_INVALID, AE.CITIZEN_ID_TAKEN, AE.CITIZEN_ID_ALREADY_BOUND,
+                AE.CITIZEN_ID_NAME_MISMATCH, AE.CITIZEN_ID_NOT_FOUND, AE.CITIZEN_ID_ATTEMPTS_EXCEEDED,
+                AE.POPULATION_UNAVAILABLE),
         description="号码先按 GB 11643 校验（校验位、出生日期、行政区划代码），再与人口库核验姓名。"
         "同一号码只能绑定一个账号；重复提交同一号码返回当前结果。",
     )
     async def put(self) -> None:
-        principal = await self.principal()
+        principal = await self.resident()
         body = self.parse(CitizenIdIn)
         person = await self.deps.people.get(principal.person_id)
         if person is None:

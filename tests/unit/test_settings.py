@@ -53,5 +53,8 @@ def test_production_starts_with_real_secrets() -> None:
             wechat_oa_secret=SecretStr("real-official-account-secret"),
             jwt_signing_keys=SecretStr("prod1:MC4CAQAwBQYDK2VwBCIEINr6WDpkv+qFBO17aN7m43DzNhYpaudOsVvDQdI8MdVX"),
             population_secret=SecretStr("real-population-base-app-secret"),
+            sms_aliyun_access_key_secret=SecretStr("real-aliyun-access-key-secret"),
+            sms_aliyun_protocol="https",
+            sms_code_key=SecretStr("a-long-random-sms-code-key"),
         )
     )

@@ -1,0 +1,170 @@
+"""Aliyun SMS simulator: `SendSms` (dysmsapi 2017-05-25) exactly as the official SDK sends it, and a control API.
+
+Wire format (checked against alibabacloud-dysmsapi20170525 4.x): `POST /?PhoneNumbers=…&SignName=…&
+TemplateCode=…&TemplateParam=…&OutId=…` with an empty body; the action and version travel in `x-acs-action` /
+`x-acs-version`, and the request is signed with ACS3-HMAC-SHA256 in the `Authorization` header. The SDK accepts
+an endpoint of `host:port` only (no path prefix), so the simulator serves the root path, matched only when the
+request carries `x-acs-action`: Tencent Cloud's API 3.0 also posts to `/`, and will match on `X-TC-Action`.
+
+Control API under `/_sim/sms/`: `messages` (a phone's inbox, latest first), `faults`, `stats`, `reset`.
+Documented with curl examples in docs/simulators.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
+
+from tornado.httputil import HTTPServerRequest
+from tornado.routing import Matcher, PathMatches
+from tornado.web import RequestHandler
+
+from config.settings import Settings
+from core.pii import normalise_phone
+from simulators.sms_aliyun_state import (
+    API_VERSION,
+    AliyunError,
+    AliyunSmsState,
+    new_request_id,
+    parse_fault,
+)
+
+if TYPE_CHECKING:
+    from simulators.app import Provider
+
+LOGIN_TEMPLATE_TEXT = "您的验证码为${code}，5分钟内有效，请勿泄露于他人。如非本人操作，请忽略本短信。"
+
+
+class ActionHeaderMatches(Matcher):
+    """`/` of an RPC-style cloud API, claimed by the header that names the action (`x-acs-action` for Aliyun)."""
+
+    def __init__(self, header: str) -> None:
+        self.header = header
+        self.path = PathMatches(r"/")
+
+    def match(self, request: HTTPServerRequest) -> dict[str, Any] | None:
+        return self.path.match(request) if self.header in request.headers else None
+
+    def reverse(self, *args: object) -> str | None:
+        return "/"
+
+
+class _Handler(RequestHandler):
+    def initialize(self, sim: AliyunSmsState) -> None:
+        self.sim = sim
+
+    def send_json(self, body: Any, *, status: int = 200) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json;charset=utf-8")
+        self.finish(json.dumps(body, ensure_ascii=False))
+
+    def _request_summary(self) -> str:  # access/error log: path only, the query holds numbers and codes
+        return f"{self.request.method} {self.request.path} ({self.request.remote_ip})"
+
+
+class RpcHandler(_Handler):
+    """Faults first (a slow or down gateway), then the signature, then SendSms's own rules."""
+
+    def initialize(self, sim: AliyunSmsState) -> None:
+        super().initialize(sim)
+        self.closed = asyncio.Event()
+
+    def on_connection_close(self) -> None:
+        self.closed.set()
+
+    async def post(self) -> None:
+        self.sim.requests += 1
+        request_id = new_request_id()
+        self.set_header("x-acs-request-id", request_id)
+        fault = self.sim.take_fault()
+        if fault is not None and fault.delay_ms:
+            try:  # stop as soon as the client gives up (its read timeout)
+                await asyncio.wait_for(self.closed.wait(), fault.delay_ms / 1000)
+                return
+            except TimeoutError:
+                pass
+        try:
+            if fault is not None and fault.http_status:
+                raise self.sim.gateway_fault(fault)
+            query = parse_qsl(self.request.query, keep_blank_values=True, encoding="utf-8")
+            self.sim.authenticate(self.request.method or "POST", self.request.path, query,
+                                  self.request.headers.get_list, self.request.body, time.time())
+            action, version = self.request.headers["x-acs-action"], self.request.headers.get("x-acs-version")
+            if version != API_VERSION:
+                raise AliyunError(400, "InvalidVersion", "Specified parameter Version is not valid.")
+            if action != "SendSms":
+                raise AliyunError(404, "InvalidAction.NotFound", "Specified api is not found, please check your "
+                                  "url and method.")
+            answer = self.sim.send_sms(dict(query), request_id, fault.code if fault else None)
+        except AliyunError as exc:
+            self.sim.rejected[exc.code] += 1
+            self.send_json(exc.body(request_id), status=exc.status)
+            return
+        self.send_json(answer)
+
+
+# -- control API -----------------------------------------------------------------------------------------------
+class _ControlHandler(_Handler):
+    def json_body(self) -> dict[str, Any]:
+        data = json.loads(self.request.body or b"{}")
+        if not isinstance(data, dict):
+            raise ValueError("body must be a JSON object")
+        return data
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, ValueError | TypeError):
+            self.send_json({"code": "BAD_REQUEST", "message": str(exc)}, status=400)
+        else:
+            self.send_json({"code": "ERROR", "message": self._reason}, status=status_code)
+
+    def log_exception(self, typ: Any, value: BaseException | None, tb: Any) -> None:
+        if not isinstance(value, ValueError | TypeError):
+            super().log_exception(typ, value, tb)
+
+
+class MessagesHandler(_ControlHandler):
+    def get(self) -> None:
+        """`?phone=` in any usual form (`+8613800000001`, `13800000001`; a `+` sent unencoded arrives as a space)."""
+        raw = self.get_query_argument("phone", None)
+        phone = normalise_phone(raw.strip()) if raw else None
+        self.send_json({"messages": self.sim.messages(phone)})
+
+
+class FaultsHandler(_ControlHandler):
+    def post(self) -> None:
+        self.sim.faults.append(parse_fault(self.json_body()))
+        self.send_json({"faults_pending": [f.describe() for f in self.sim.faults]})
+
+    def get(self) -> None:
+        self.send_json({"faults_pending": [f.describe() for f in self.sim.faults]})
+
+
+class StatsHandler(_ControlHandler):
+    def get(self) -> None:
+        self.send_json(self.sim.stats())
+
+
+class ResetHandler(_ControlHandler):
+    def post(self) -> None:
+        self.sim.reset()
+        self.send_json({"status": "reset"})
+
+
+def aliyun_sms_provider(settings: Settings) -> Provider:
+    from simulators.app import Provider
+
+    sim = AliyunSmsState(
+        {settings.sms_aliyun_access_key_id: settings.sms_aliyun_access_key_secret.get_secret_value()},
+        sign_names={settings.sms_sign_name},
+        templates={settings.sms_template_login: LOGIN_TEMPLATE_TEXT},
+    )
+    kwargs = {"sim": sim}
+    routes: list[Any] = [(ActionHeaderMatches("x-acs-action"), RpcHandler, kwargs)]
+    control = {"messages": MessagesHandler, "faults": FaultsHandler, "stats": StatsHandler, "reset": ResetHandler}
+    routes += [(f"/_sim/sms/{name}", handler, kwargs) for name, handler in control.items()]
+    return Provider(name="sms", description="Aliyun SMS SendSms, ACS3-signed (POST / with x-acs-action)",
+                    routes=routes)
