@@ -4,7 +4,7 @@ import logging
 
 import structlog
 
-from config.logging import configure_logging
+from config.logging import configure_logging, json_text, log_hot_path
 
 
 def test_every_line_is_json_and_masked() -> None:
@@ -28,3 +28,18 @@ def test_every_line_is_json_and_masked() -> None:
     assert "110101********7777" in lines[2]["exception"]
     assert "13812345678" not in stream.getvalue() and "199003077777" not in stream.getvalue()
     assert all(line["service"] == "unit" and line["ts"].endswith("Z") for line in lines)
+
+
+def test_hot_path_line_is_json_masked_and_escaped() -> None:
+    stream = io.StringIO()
+    saved_config, saved_handlers = structlog.get_config(), logging.getLogger().handlers[:]
+    configure_logging("INFO", service="api", stream=stream)
+    try:
+        path = json_text('/x?q="张三"&p=13812345678')
+        log_hot_path(f'"event":"request","path":{path},"status":200')
+    finally:
+        structlog.configure(**saved_config)
+        logging.getLogger().handlers[:] = saved_handlers
+    line = json.loads(stream.getvalue())
+    assert line["path"] == '/x?q="张三"&p=138****5678' and line["status"] == 200
+    assert line["service"] == "api" and line["level"] == "info" and line["ts"].endswith("Z")
