@@ -21,7 +21,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from affairs import errors as AF
 from affairs.audit import AuditRepository
 from affairs.departments import Department, DepartmentRepository
-from affairs.guide_cache import CachedGuide, GuideCache
+from affairs.guide_cache import CachedGuide, GuideCache, SingleFlight
 from affairs.matter_model import LifeEvent, OnlineDepth, Strict, Theme
 from affairs.matter_repository import MatterRepository, MatterVersionRepository
 from affairs.matters import MatterAdmin
@@ -66,6 +66,10 @@ class CatalogueReader:
     regions: RegionRepository
     live: GuideCache = field(default_factory=lambda: GuideCache(ttl_s=GUIDE_TTL_S))
     frozen: GuideCache = field(default_factory=lambda: GuideCache(ttl_s=None))  # versions never change
+    # Search and list pages, keyed by the whole query: the same few queries ("出生", a life event) are asked by
+    # many phones, and each miss costs one or two indexed queries. Emptied on any publish/withdraw here.
+    pages: GuideCache = field(default_factory=lambda: GuideCache(ttl_s=GUIDE_TTL_S, max_entries=2048))
+    loads: SingleFlight = field(default_factory=SingleFlight)
 
     # -- guides ---------------------------------------------------------------------------------------------
     async def guide(self, code: str) -> CachedGuide:
@@ -73,6 +77,9 @@ class CatalogueReader:
         cached = self.live.get(code)
         if cached is not None:
             return cached
+        return await self.loads.run(("guide", code), lambda: self._load_guide(code))
+
+    async def _load_guide(self, code: str) -> CachedGuide:
         generation = self.live.generation(code)
         state = await self.matters.listed_state(code)
         if not state or not state.get("listed"):
@@ -92,11 +99,26 @@ class CatalogueReader:
         doc = await self.versions.get(code, number)
         if doc is None:
             raise AppError(AF.MATTER_VERSION_NOT_FOUND)
-        return self.frozen.put(key, doc["etag"], _json_bytes(render_version(doc)), generation=0)
+        return self.frozen.put(key, doc["etag"], _json_bytes(render_version(doc)),
+                               generation=self.frozen.generation(key))
 
     def forget(self, code: str) -> None:
         """After a publish or withdraw in this process (other processes: within GUIDE_TTL_S)."""
         self.live.invalidate(code)
+        self.pages.invalidate_all()
+
+    async def search_page(self, query: MatterQuery) -> bytes:
+        """`search` rendered to JSON bytes, from the page cache when the same query was answered lately."""
+        key = query.model_dump_json()
+        cached = self.pages.get(key)
+        if cached is not None:
+            return cached.body
+        return await self.loads.run(("page", key), lambda: self._load_page(key, query))
+
+    async def _load_page(self, key: str, query: MatterQuery) -> bytes:
+        generation = self.pages.generation(key)
+        body = _json_bytes(await self.search(query))
+        return self.pages.put(key, "", body, generation=generation).body
 
     # -- lists and search -----------------------------------------------------------------------------------
     async def search(self, query: MatterQuery) -> dict[str, Any]:

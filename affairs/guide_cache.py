@@ -16,10 +16,14 @@ then v1 is stored": a fill started before an invalidation is dropped.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,10 +41,11 @@ class GuideCache:
         self.clock = clock
         self._entries: OrderedDict[Hashable, CachedGuide] = OrderedDict()
         self._generations: dict[Hashable, int] = {}
+        self._epoch = 0  # bumped by invalidate_all
 
-    def generation(self, key: Hashable) -> int:
+    def generation(self, key: Hashable) -> tuple[int, int]:
         """Read before loading from the database; pass to `put`."""
-        return self._generations.get(key, 0)
+        return self._epoch, self._generations.get(key, 0)
 
     def get(self, key: Hashable) -> CachedGuide | None:
         entry = self._entries.get(key)
@@ -52,7 +57,7 @@ class GuideCache:
         self._entries.move_to_end(key)
         return entry
 
-    def put(self, key: Hashable, etag: str, body: bytes, *, generation: int) -> CachedGuide:
+    def put(self, key: Hashable, etag: str, body: bytes, *, generation: tuple[int, int]) -> CachedGuide:
         entry = CachedGuide(etag, body, None if self.ttl_s is None else self.clock() + self.ttl_s)
         if generation != self.generation(key):
             return entry  # invalidated while we were loading: serve it once, do not keep it
@@ -66,5 +71,27 @@ class GuideCache:
         self._entries.pop(key, None)
         self._generations[key] = self._generations.get(key, 0) + 1
 
+    def invalidate_all(self) -> None:
+        """For caches whose entries depend on many matters (search pages): any change empties them."""
+        self._entries.clear()
+        self._epoch += 1
+
     def __len__(self) -> int:
         return len(self._entries)
+
+
+class SingleFlight:
+    """Concurrent misses of one key share one load: when a popular entry expires under load, one database
+    query refills it instead of one per waiting request (no stampede, no latency spike)."""
+
+    def __init__(self) -> None:
+        self._running: dict[Hashable, asyncio.Future[object]] = {}
+
+    async def run(self, key: Hashable, load: Callable[[], Awaitable[T]]) -> T:
+        future = self._running.get(key)
+        if future is None:
+            future = asyncio.ensure_future(load())
+            self._running[key] = future
+            future.add_done_callback(lambda _: self._running.pop(key, None))
+        # shield: a waiter that gives up (client gone) must not cancel the load the others wait for
+        return await asyncio.shield(future)  # type: ignore[return-value]

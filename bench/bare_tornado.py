@@ -1,9 +1,16 @@
-"""The baseline: the smallest Tornado JSON handler, with Tornado's defaults (no logging configured)."""
+"""The baseline: the smallest Tornado JSON handlers, with Tornado's defaults (no logging configured).
+
+`/healthz` answers like the app's health check; `/payload?size=N` answers N bytes of JSON from memory, the
+stand-in for a guide or a search page of the same size (no database, no cache, no middleware).
+"""
 
 import asyncio
+import json
 import sys
 
 from tornado.web import Application, RequestHandler
+
+_PAYLOADS: dict[int, bytes] = {}
 
 
 class Health(RequestHandler):
@@ -12,8 +19,19 @@ class Health(RequestHandler):
         self.finish(b'{"status":"ok"}')
 
 
+class Payload(RequestHandler):
+    def get(self) -> None:
+        size = int(self.get_query_argument("size", "1000"))
+        body = _PAYLOADS.get(size)
+        if body is None:
+            filler = "x" * max(size - 12, 0)
+            body = _PAYLOADS[size] = json.dumps({"data": filler}).encode()
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.finish(body)
+
+
 async def main(port: int) -> None:
-    Application([(r"/healthz", Health)]).listen(port, "127.0.0.1")
+    Application([(r"/healthz", Health), (r"/payload", Payload)]).listen(port, "127.0.0.1")
     await asyncio.Event().wait()
 
 

@@ -82,7 +82,7 @@ class MattersHandler(BaseHandler):
             if value not in (None, ""):
                 raw[name] = value
         query = validate(MatterQuery, raw)
-        self.send(await self.deps.catalogue.reader.search(query))
+        self.finish(await self.deps.catalogue.reader.search_page(query))
 
 
 class MatterHandler(_GuideResponder):

@@ -140,6 +140,7 @@ async def test_publish_and_withdraw_by_the_right_admin_only(api: httpx.AsyncClie
         response = await api.post(f"{base}/publish", headers=headers)
         assert response.status_code == 403 and response.json()["errcode"] == errcode
     assert (await api.post(f"{base}/publish")).status_code == 401
+    assert await _all(api, q=body["name"]) == []  # not yet published (and this empty page is now cached)
     published = await api.post(f"{base}/publish", headers=admin)
     assert published.status_code == 200 and published.json()["published_version"] == 1
     assert [m["code"] for m in await _all(api, q=body["name"])] == [code]

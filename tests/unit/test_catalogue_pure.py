@@ -3,12 +3,14 @@ guide cache, ETag matching, and the demo data's shape."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from accounts.regions import RegionCodeInvalid
 from affairs.demo_catalogue import DEMO_MATTERS
 from affairs.demo_kit import DEPARTMENTS, REGIONS
-from affairs.guide_cache import GuideCache
+from affairs.guide_cache import GuideCache, SingleFlight
 from affairs.regions import Region, check_placement, lineage
 from affairs.search_terms import extract_terms, query_terms, sort_key
 from core.cursors import CursorInvalid, decode_cursor, encode_cursor
@@ -122,8 +124,18 @@ def test_guide_cache_expires_evicts_and_ignores_fills_older_than_an_invalidation
     cache.put("b", '"old"', b"old", generation=started)
     assert cache.get("b") is None
     for key in ("c", "d", "e"):
-        cache.put(key, '"x"', b"x", generation=0)
+        cache.put(key, '"x"', b"x", generation=cache.generation(key))
     assert cache.get("c") is None and len(cache) == 2  # least recently used evicted
+
+
+def test_page_cache_is_emptied_by_any_change_and_drops_fills_started_before() -> None:
+    cache = GuideCache(ttl_s=10)
+    cache.put("q=出生", "", b"page", generation=cache.generation("q=出生"))
+    started = cache.generation("q=户口")
+    cache.invalidate_all()  # a matter was published: every page may have changed
+    assert cache.get("q=出生") is None
+    cache.put("q=户口", "", b"stale", generation=started)
+    assert cache.get("q=户口") is None
 
 
 def test_etag_matching_follows_if_none_match() -> None:
@@ -134,3 +146,16 @@ def test_etag_matching_follows_if_none_match() -> None:
     assert etag_matches("*", etag)
     assert not etag_matches('"v1-zzz"', etag)
     assert not etag_matches(None, etag)
+
+
+async def test_single_flight_shares_one_load_among_concurrent_misses() -> None:
+    flight, calls = SingleFlight(), []
+
+    async def load() -> str:
+        calls.append(1)
+        await asyncio.sleep(0.01)
+        return "page"
+
+    results = await asyncio.gather(*(flight.run("q", load) for _ in range(20)))
+    assert results == ["page"] * 20 and len(calls) == 1
+    assert await flight.run("q", load) == "page" and len(calls) == 2  # done: the next miss loads again
