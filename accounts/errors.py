@@ -53,3 +53,17 @@ SMS_RESEND_TOO_SOON = define("SMS_RESEND_TOO_SOON", 429, "验证码发送太频�
 SMS_DAILY_LIMIT = define("SMS_DAILY_LIMIT", 429, "今日获取验证码次数已达上限，请明天再试")
 SMS_UNAVAILABLE = define("SMS_UNAVAILABLE", 503, "短信服务暂时不可用，请稍后再试")
 PHONE_TAKEN = define("PHONE_TAKEN", 409, "该手机号已绑定其他账号；如非本人操作，请联系客服")
+
+# -- staff WeChat login and the forced password change (accounts/staff_wechat.py, accounts/staff_password.py) --
+# 401, not 404: a login that cannot proceed; the WeChat holder learns only that their own WeChat is not bound.
+STAFF_WECHAT_NOT_BOUND = define("STAFF_WECHAT_NOT_BOUND", 401,
+                                "该微信尚未绑定工作人员账号：请先用用户名、密码和短信验证码登录，再在“我的账号”中绑定微信")
+STAFF_WECHAT_TAKEN = define("STAFF_WECHAT_TAKEN", 409, "该微信已绑定其他工作人员账号；如非本人操作，请联系管理员")
+STAFF_WECHAT_ALREADY_BOUND = define("STAFF_WECHAT_ALREADY_BOUND", 409, "您的账号已绑定另一个微信，请先解除绑定")
+STAFF_WECHAT_BIND_NEEDS_SMS = define("STAFF_WECHAT_BIND_NEEDS_SMS", 403,
+                                     "绑定微信须先用用户名、密码和短信验证码登录（微信登录后不能绑定）")
+STAFF_WECHAT_NOT_ALLOWED = define("STAFF_WECHAT_NOT_ALLOWED", 403,
+                                  "系统管理员账号不能使用微信登录，请用用户名、密码和短信验证码登录")
+PASSWORD_CHANGE_REQUIRED = define("PASSWORD_CHANGE_REQUIRED", 403, "请先修改初始密码，再使用其他功能")
+# 422, not 401 (see SMS_CODE_INVALID): the caller's token is fine, the form is wrong.
+STAFF_OLD_PASSWORD_WRONG = define("STAFF_OLD_PASSWORD_WRONG", 422, "原密码不正确")

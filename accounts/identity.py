@@ -38,11 +38,13 @@ class Principal:
     """Who is calling, as vouched for by a verified access token of an active session.
 
     `person_id` is the token's subject: a person id, or a staff account id when `is_staff` (the roles of staff
-    accounts and of people are disjoint sets, see accounts/roles.py)."""
+    accounts and of people are disjoint sets, see accounts/roles.py). `auth_method` is how the session began
+    (staff: `password_sms` or `wechat`), for the few actions that demand the stronger one."""
 
     person_id: str
     roles: tuple[str, ...]
     session_id: str
+    auth_method: str | None = None
 
     @property
     def is_staff(self) -> bool:
@@ -71,7 +73,7 @@ class IdentityService:
         try:
             session = await self.wechat.miniprogram.code2session(code)
         except WeChatError as exc:
-            raise _login_error(exc) from None
+            raise wechat_login_error(exc) from None
         person, created = await self.people.upsert_wechat(app="mp", openid=session.openid, unionid=session.unionid)
         return await self._start(person, created, device=device, ip=ip, channel="miniprogram")
 
@@ -85,7 +87,7 @@ class IdentityService:
         except OAuthStateError:
             raise AppError(E.OAUTH_STATE_INVALID) from None
         except WeChatError as exc:
-            raise _login_error(exc) from None
+            raise wechat_login_error(exc) from None
         person, created = await self.people.upsert_wechat(app="oa", openid=result.openid, unionid=result.unionid)
         return await self._start(person, created, device=device, ip=ip, channel="official_account")
 
@@ -110,9 +112,9 @@ class IdentityService:
 
     async def authenticate(self, bearer: str) -> Principal:
         claims = self.tokens.verify_access_token(bearer)
-        await self.sessions.require_active(claims.session_id)
+        auth_method = await self.sessions.require_active(claims.session_id)
         await self.sessions.touch(claims.session_id)
-        return Principal(claims.subject, claims.roles, claims.session_id)
+        return Principal(claims.subject, claims.roles, claims.session_id, auth_method)
 
     async def _start(self, person: Person, created: bool, *, device: str, ip: str | None, channel: str) -> LoginResult:
         if person.disabled:
@@ -126,7 +128,7 @@ class IdentityService:
         return LoginResult(person, token, int(self.tokens.ttl.total_seconds()), grant, created)
 
 
-def _login_error(exc: WeChatError) -> AppError:
+def wechat_login_error(exc: WeChatError) -> AppError:
     """Map WeChat's refusal to what the phone should do next."""
     if isinstance(exc, InvalidCode | CodeAlreadyUsed):
         return AppError(E.WECHAT_CODE_INVALID)

@@ -143,11 +143,14 @@ class LoginSessionRepository(Repository):
         )
         return result.modified_count == 1
 
-    async def revoke_person(self, person_id: str, *, reason: str, now: datetime) -> int:
-        result = await self.collection.update_many(
-            {"person_id": person_id, "revoked_at": None},
-            {"$set": {"revoked_at": now, "revoked_reason": reason}},
-        )
+    async def revoke_person(self, person_id: str, *, reason: str, now: datetime, keep: str | None = None,
+                            auth_method: str | None = None) -> int:
+        query: dict[str, Any] = {"person_id": person_id, "revoked_at": None}
+        if keep is not None:
+            query["_id"] = {"$ne": keep}
+        if auth_method is not None:
+            query["auth_method"] = auth_method
+        result = await self.collection.update_many(query, {"$set": {"revoked_at": now, "revoked_reason": reason}})
         return result.modified_count
 
     async def active_for_person(
@@ -166,11 +169,10 @@ class LoginSessionRepository(Repository):
         )
         return result.modified_count == 1
 
-    async def is_active(self, session_id: str, *, now: datetime) -> bool:
-        doc = await self.collection.find_one(
-            {"_id": session_id, "revoked_at": None, "refresh_expires_at": {"$gt": now}}, {"_id": 1}
+    async def find_active(self, session_id: str, *, now: datetime) -> dict[str, Any] | None:
+        return await self.collection.find_one(
+            {"_id": session_id, "revoked_at": None, "refresh_expires_at": {"$gt": now}}, {"auth_method": 1}
         )
-        return doc is not None
 
 
 class LoginSessions:
@@ -188,10 +190,12 @@ class LoginSessions:
 
     async def start(
         self, person_id: str, *, device: str, ip: str | None, kind: SessionKind = "person",
-        now: datetime | None = None,
+        auth_method: str | None = None, now: datetime | None = None,
     ) -> RefreshGrant:
         """A new session (family) for a login from one device; `device` is a label such as the user agent.
-        `kind` says whose it is (a person or a staff account): each refresh endpoint rotates only its own kind."""
+        `kind` says whose it is (a person or a staff account): each refresh endpoint rotates only its own kind.
+        `auth_method` records how the login was proven (staff: `password_sms` or `wechat`); it stays with the
+        session through every rotation, so a request can ask how its session began."""
         moment = _utc_now(now)
         token, session_id = _new_refresh_token(), new_id()
         expires = moment + self.refresh_ttl
@@ -200,6 +204,7 @@ class LoginSessions:
                 "_id": session_id,
                 "person_id": person_id,
                 "kind": kind,
+                "auth_method": auth_method,
                 "device": (device or "")[:MAX_DEVICE_CHARS],
                 "ip": ip,
                 "created_at": moment,
@@ -257,34 +262,34 @@ class LoginSessions:
         False when there was nothing active to end (idempotent)."""
         return await self.repo.revoke(session_id, reason="logout", now=_utc_now(now), person_id=person_id)
 
-    async def logout_everywhere(self, person_id: str, *, now: datetime | None = None) -> int:
-        """End every session of the person; returns how many were active."""
-        return await self.repo.revoke_person(person_id, reason="logout_everywhere", now=_utc_now(now))
+    async def logout_everywhere(
+        self, person_id: str, *, now: datetime | None = None, except_session: str | None = None,
+        auth_method: str | None = None, reason: str = "logout_everywhere",
+    ) -> int:
+        """End every session of the person (all but `except_session`; only those begun by `auth_method`);
+        returns how many were active."""
+        return await self.repo.revoke_person(person_id, reason=reason, now=_utc_now(now), keep=except_session,
+                                             auth_method=auth_method)
 
     async def list_sessions(
         self, person_id: str, *, current_session_id: str | None = None, now: datetime | None = None
     ) -> list[SessionView]:
         """Active sessions, most recently seen first, flagging the caller's own."""
         docs = await self.repo.active_for_person(person_id, now=_utc_now(now))
-        return [
-            SessionView(
-                doc["_id"],
-                doc["device"],
-                doc["created_at"],
-                doc["last_seen_at"],
-                current=doc["_id"] == current_session_id,
-            )
-            for doc in docs
-        ]
+        return [SessionView(doc["_id"], doc["device"], doc["created_at"], doc["last_seen_at"],
+                            current=doc["_id"] == current_session_id) for doc in docs]
 
     async def touch(self, session_id: str, *, now: datetime | None = None) -> bool:
         """Record activity, writing at most once per TOUCH_INTERVAL (most requests cost no write)."""
         return await self.repo.touch(session_id, now=_utc_now(now), min_interval=TOUCH_INTERVAL)
 
     async def is_session_active(self, session_id: str, *, now: datetime | None = None) -> bool:
-        return await self.repo.is_active(session_id, now=_utc_now(now))
+        return await self.repo.find_active(session_id, now=_utc_now(now)) is not None
 
-    async def require_active(self, session_id: str, *, now: datetime | None = None) -> None:
-        """For the auth check after `verify_access_token`: AppError(SESSION_REVOKED) if the session ended."""
-        if not await self.is_session_active(session_id, now=now):
+    async def require_active(self, session_id: str, *, now: datetime | None = None) -> str | None:
+        """For the auth check after `verify_access_token`: AppError(SESSION_REVOKED) if the session ended;
+        otherwise how the session began (its `auth_method`, None for sessions that do not record one)."""
+        doc = await self.repo.find_active(session_id, now=_utc_now(now))
+        if doc is None:
             raise AppError(SESSION_REVOKED)
+        return doc.get("auth_method")

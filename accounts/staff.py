@@ -6,9 +6,10 @@ mobile is stored like a resident's (accounts/people.py): a `FieldCipher` token b
 `staff.phone`, a blind index in its own domain (so it cannot be joined with `people.phone`) and a masked copy.
 
 The username is unique (case-insensitive: stored lower-cased); a staff account may be linked to the person
-who holds it (`person_id`, unique when present) and later bound to WeChat (`wechat.mp_openid` / `oa_openid`,
-unique when present) so staff can sign in with WeChat. Failed password attempts are counted on the document and
-lock the account for a while (accounts/staff_login.py decides when). `version` increases on every
+who holds it (`person_id`, unique when present) and later bound to WeChat (`wechat.mp_openid` / `oa_openid`
+and `wechat.unionid`, each unique when present) so staff can sign in with WeChat (accounts/staff_wechat.py).
+Failed password attempts are counted on the document and lock the account for a while (accounts/staff_login.py
+decides when). `version` increases on every
 administrative change so concurrent edits by two admins cannot silently overwrite each other.
 """
 
@@ -78,6 +79,7 @@ class StaffAccount:
     wechat_bound: bool = False
     must_change_password: bool = False
     last_login_at: datetime | None = None
+    locked_until: datetime | None = None
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> StaffAccount:
@@ -90,7 +92,7 @@ class StaffAccount:
             updated_at=doc["updated_at"], version=int(doc.get("version", 0)), person_id=doc.get("person_id"),
             wechat_bound=bool(wechat.get("mp_openid") or wechat.get("oa_openid")),
             must_change_password=bool((doc.get("password") or {}).get("must_change")),
-            last_login_at=doc.get("last_login_at"),
+            last_login_at=doc.get("last_login_at"), locked_until=doc.get("locked_until"),
         )
 
     def actor(self) -> Actor:
@@ -124,6 +126,7 @@ class StaffRepository(Repository):
         _unique_when_present("person_id", "person_id_unique"),
         _unique_when_present("wechat.mp_openid", "wechat_mp_openid_unique"),
         _unique_when_present("wechat.oa_openid", "wechat_oa_openid_unique"),
+        _unique_when_present("wechat.unionid", "wechat_unionid_unique"),
         IndexModel([("phone.index", ASCENDING)], name="phone_index"),
         IndexModel([("department.id", ASCENDING), ("region_prefix", ASCENDING)], name="department_region"),
         IndexModel([("region_prefix", ASCENDING)], name="region_prefix"),
@@ -210,12 +213,44 @@ class StaffRepository(Repository):
         )
         return StaffAccount.from_doc(doc) if doc else None
 
-    async def bind_wechat(self, staff_id: str, *, app: str, openid: str) -> None:
-        """Record the WeChat openid (`app` is `mp` or `oa`) a staff member may later sign in with; a second
-        account binding the same openid raises DuplicateKeyError."""
+    async def bind_wechat(self, staff_id: str, *, app: str, openid: str, unionid: str | None = None) -> str:
+        """Record the WeChat openid (`app` is `mp` or `oa`, with the unionid when WeChat gave one) a staff member
+        may later sign in with. Returns `bound`; `same` when the account already has this openid (a retry),
+        `other` when it has another one (unbind first: a binding is never silently replaced). A second account
+        binding the same openid or unionid raises DuplicateKeyError."""
         if app not in ("mp", "oa"):
             raise ValueError("app must be 'mp' or 'oa'")
-        await self.collection.update_one({"_id": staff_id}, {"$set": {f"wechat.{app}_openid": openid}})
+        path, now = f"wechat.{app}_openid", datetime.now(UTC)
+        fields: dict[str, Any] = {path: openid, f"wechat.{app}_bound_at": now, "updated_at": now}
+        if unionid:
+            fields["wechat.unionid"] = unionid
+        result = await self.collection.update_one({"_id": staff_id, path: {"$exists": False}}, {"$set": fields})
+        if result.modified_count == 1:
+            return "bound"
+        doc = await self.collection.find_one({"_id": staff_id}, {"wechat": 1})
+        return "same" if ((doc or {}).get("wechat") or {}).get(f"{app}_openid") == openid else "other"
+
+    async def unbind_wechat(self, staff_id: str) -> bool:
+        """Forget every WeChat identity of the account; False when it had none (nothing changed)."""
+        result = await self.collection.update_one(
+            {"_id": staff_id, "wechat": {"$exists": True}},
+            {"$unset": {"wechat": ""}, "$set": {"updated_at": datetime.now(UTC)}},
+        )
+        return result.modified_count == 1
+
+    async def password_hash(self, staff_id: str) -> str | None:
+        doc = await self.collection.find_one({"_id": staff_id}, {"password.hash": 1})
+        return ((doc or {}).get("password") or {}).get("hash")
+
+    async def set_password(self, staff_id: str, *, new_hash: str, expected_hash: str) -> bool:
+        """Replace the password if it is still the one just verified (False: changed concurrently), clear
+        the forced-change flag and the failure count."""
+        result = await self.collection.update_one(
+            {"_id": staff_id, "password.hash": expected_hash},
+            {"$set": {"password": {"hash": new_hash, "set_at": datetime.now(UTC), "must_change": False},
+                      "failed_logins": 0, "locked_until": None, "updated_at": datetime.now(UTC)}},
+        )
+        return result.modified_count == 1
 
     async def find_by_openid(self, *, app: str, openid: str) -> StaffAccount | None:
         if app not in ("mp", "oa"):

@@ -31,6 +31,7 @@ from accounts.staff import (
     protect_phone,
 )
 from accounts.staff_audit import StaffAuditRepository
+from accounts.staff_password import require_password_settled
 from core.errors import CONFLICT, VALIDATION_FAILED, AppError, FieldError
 from core.pii import BlindIndex, FieldCipher
 
@@ -46,13 +47,16 @@ class StaffAdministration:
     cipher: FieldCipher
     index: BlindIndex
 
-    async def current(self, principal: Principal) -> StaffAccount:
+    async def current(self, principal: Principal, *, allowed_before_password_change: bool = False) -> StaffAccount:
         """The staff account behind a staff token, read fresh (roles, department, region as they are now).
-        403 STAFF_ONLY for a resident's token; ACCOUNT_DISABLED for a disabled or deleted account."""
+        403 STAFF_ONLY for a resident's token; ACCOUNT_DISABLED for a disabled or deleted account; 403
+        PASSWORD_CHANGE_REQUIRED while the initial password is unchanged, unless the operation is allowed then.
+        The HTTP layer calls this for every staff request, so these rules hold everywhere."""
         require_staff(principal)
         account = await self.staff.get(principal.person_id)
         if account is None or account.disabled:
             raise AppError(AE.ACCOUNT_DISABLED)
+        require_password_settled(account, allowed_before_change=allowed_before_password_change)
         return account
 
     async def create(self, actor: Actor, new: NewStaff, *, initial_password: str, ip: str | None = None) -> StaffAccount:

@@ -2,7 +2,8 @@
 
 Separate from `account_events` (a resident's own history, read to notify them): this one is read by 电子监察 and
 by administrators, and its subjects are staff accounts. Every administrative change writes one record — account
-created, disabled, roles changed — and so do the security events of a staff login (locked out). Details are
+created, disabled, roles changed — and so does every security event of the account itself: each login (with how
+it was proven), lockout, password change, WeChat binding, unbinding and refused WeChat bind or login. Details are
 masked before they are stored, so a mobile number typed into a free-text field never lands here in clear.
 """
 

@@ -12,6 +12,10 @@ and used once.
 Step 2 (`verify`) takes the ticket and the code; only then is a login session started. The access token's
 subject is the staff account id and its roles are the staff roles, which is how `Principal.is_staff` tells a
 staff token from a resident's. Staff refresh through `refresh` (never the residents' endpoint).
+
+Every staff login, this one and the WeChat one (accounts/staff_wechat.py), goes through `open_session`: the
+session records how it was proven (`auth_method`: PASSWORD_SMS here) and the login is written to the staff audit
+trail.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from core.pii import FieldCipher
 log = structlog.get_logger(__name__)
 
 SMS_PURPOSE = "staff_2fa"
+PASSWORD_SMS = "password_sms"  # noqa: S105 - the session's auth_method after password + SMS, not a secret
 LOCK_AFTER_FAILURES = 5
 LOCK_FOR = timedelta(minutes=15)
 TICKET_TTL_S = 300
@@ -105,15 +110,9 @@ class StaffLogin:
             await self._refuse_unknown(name, password)
         account, now = credentials.account, datetime.now(UTC)
         if credentials.locked_until is not None and credentials.locked_until > now:
-            raise _locked(credentials.locked_until - now)
+            raise locked_error(credentials.locked_until - now)
         if not await self.passwords.verify(credentials.password_hash, password):
-            if await self.staff.record_failed_login(account.id, lock_after=LOCK_AFTER_FAILURES,
-                                                    lock_until=now + LOCK_FOR):
-                await self.audit.record("staff_locked_out", target_staff_id=account.id, actor_staff_id=None,
-                                        request_ip=ip, details={"failures": LOCK_AFTER_FAILURES})
-                log.warning("staff_locked_out", staff_id=account.id)
-                raise _locked(LOCK_FOR)
-            raise AppError(AE.STAFF_LOGIN_FAILED)
+            await self.refuse_password(account.id, AppError(AE.STAFF_LOGIN_FAILED), ip=ip)
         rehashed = None
         if self.passwords.needs_rehash(credentials.password_hash):
             rehashed = await self.passwords.hash(password)
@@ -129,19 +128,30 @@ class StaffLogin:
         resend = int(getattr(issued, "resend_after_s", None) or DEFAULT_RESEND_AFTER_S)
         return StaffChallenge(ticket, account.phone_masked, resend, TICKET_TTL_S)
 
+    async def refuse_password(self, staff_id: str, refusal: AppError, *, ip: str | None) -> NoReturn:
+        """A wrong password for a real account (at login or when changing it): count it, and lock the account
+        (audited) at LOCK_AFTER_FAILURES; otherwise raise `refusal`."""
+        if await self.staff.record_failed_login(staff_id, lock_after=LOCK_AFTER_FAILURES,
+                                                lock_until=datetime.now(UTC) + LOCK_FOR):
+            await self.audit.record("staff_locked_out", target_staff_id=staff_id, actor_staff_id=None,
+                                    request_ip=ip, details={"failures": LOCK_AFTER_FAILURES})
+            log.warning("staff_locked_out", staff_id=staff_id)
+            raise locked_error(LOCK_FOR)
+        raise refusal
+
     async def _refuse_unknown(self, name: str, password: str) -> NoReturn:
         """No such username: behave like a real account (same argon2 time, same lockout), then refuse."""
         lock_key, count_key = _unknown_key(name, "lock"), _unknown_key(name, "failures")
         ttl = await self.redis.ttl(lock_key)
         if ttl and ttl > 0:
-            raise _locked(timedelta(seconds=ttl))
+            raise locked_error(timedelta(seconds=ttl))
         await self.passwords.verify_dummy(password)
         async with self.redis.pipeline(transaction=True) as pipe:
             failures, _ = await pipe.incr(count_key).expire(count_key, 86400).execute()
         if failures >= LOCK_AFTER_FAILURES:
             await self.redis.delete(count_key)
             await self.redis.set(lock_key, "1", ex=int(LOCK_FOR.total_seconds()))
-            raise _locked(LOCK_FOR)
+            raise locked_error(LOCK_FOR)
         raise AppError(AE.STAFF_LOGIN_FAILED)
 
     async def _phone(self, account: StaffAccount) -> str:
@@ -169,13 +179,21 @@ class StaffLogin:
         await self.codes.verify(await self._phone(account), purpose=SMS_PURPOSE, code=code)
         if await self.redis.delete(key) != 1:
             raise AppError(AE.STAFF_LOGIN_TICKET_INVALID)  # a concurrent verify with the same ticket won
-        grant = await self.sessions.start(account.id, device=device, ip=ip, kind="staff")
+        return await self.open_session(account, device=device, ip=ip, auth_method=PASSWORD_SMS)
+
+    async def open_session(self, account: StaffAccount, *, device: str, ip: str | None,
+                           auth_method: str) -> StaffLoginResult:
+        """Start a staff session for an account whose login was just proven by `auth_method`; shared by every
+        staff login so each one is recorded, audited and raced against disabling the same way."""
+        grant = await self.sessions.start(account.id, device=device, ip=ip, kind="staff", auth_method=auth_method)
         current = await self.staff.get(account.id)
         if current is None or current.disabled:  # disabled while signing in: its logout-everywhere ran before us
             await self.sessions.logout(grant.session_id)
             raise AppError(AE.ACCOUNT_DISABLED)
         await self.staff.record_login(account.id)
-        log.info("staff_login", staff_id=account.id, session_id=grant.session_id)
+        await self.audit.record("staff_login", target_staff_id=account.id, actor_staff_id=account.id, request_ip=ip,
+                                details={"auth_method": auth_method, "session_id": grant.session_id})
+        log.info("staff_login", staff_id=account.id, session_id=grant.session_id, auth_method=auth_method)
         return self._result(current, grant)
 
     # -- refresh -----------------------------------------------------------------------------------------------
@@ -194,6 +212,7 @@ class StaffLogin:
         return StaffLoginResult(account, token, int(self.tokens.ttl.total_seconds()), grant)
 
 
-def _locked(remaining: timedelta) -> AppError:
+def locked_error(remaining: timedelta) -> AppError:
+    """429 STAFF_LOGIN_LOCKED with Retry-After: the one answer for a locked account, whichever way it logs in."""
     seconds = max(1, int(remaining.total_seconds()))
     return AppError(AE.STAFF_LOGIN_LOCKED, headers={"Retry-After": str(seconds)})

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import ASCENDING, IndexModel
+from pymongo.asynchronous.client_session import AsyncClientSession
 
 from core.ids import new_id
 from core.mongo import Repository
@@ -48,10 +49,11 @@ class AuditRepository(Repository):
 
     async def append(self, *, actor: str, actor_department: str | None, action: str, kind: str, key: str,
                      before: dict[str, Any] | None, after: dict[str, Any] | None,
-                     detail: dict[str, Any] | None = None) -> AuditEntry:
+                     detail: dict[str, Any] | None = None, session: AsyncClientSession | None = None) -> AuditEntry:
+        """`session`: inside the transaction of the change it records (the xlsx import), so both or neither."""
         doc = {"_id": new_id(), "at": datetime.now(UTC), "actor": actor, "actor_department": actor_department,
                "action": action, "kind": kind, "key": key, "before": before, "after": after, "detail": detail or {}}
-        await self.collection.insert_one(doc)
+        await self.collection.insert_one(doc, session=session)
         return AuditEntry.of(doc)
 
     async def for_subject(self, kind: str, key: str, *, limit: int = 200) -> list[AuditEntry]:

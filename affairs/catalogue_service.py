@@ -20,6 +20,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from affairs import errors as AF
 from affairs.audit import AuditRepository
+from affairs.catalogue_export import CatalogueExport
 from affairs.departments import Department, DepartmentRepository
 from affairs.guide_cache import CachedGuide, GuideCache, SingleFlight
 from affairs.matter_model import LifeEvent, OnlineDepth, Strict, Theme
@@ -202,6 +203,7 @@ class Catalogue:
     departments: DepartmentRepository
     reader: CatalogueReader
     admin: MatterAdmin
+    export: CatalogueExport
 
     @classmethod
     def from_db(cls, db: AsyncDatabase[dict[str, Any]]) -> Catalogue:
@@ -210,5 +212,6 @@ class Catalogue:
         reader = CatalogueReader(matters, versions, departments, regions)
         admin = MatterAdmin(matters, versions, departments, regions, AuditRepository(db),
                             on_published_change=reader.forget)
-        return cls(regions=regions, departments=departments, reader=reader, admin=admin)
+        export = CatalogueExport(matters, versions, departments, regions)
+        return cls(regions=regions, departments=departments, reader=reader, admin=admin, export=export)
 

@@ -15,3 +15,7 @@ MATTER_CODE_TAKEN = define("MATTER_CODE_TAKEN", 409, "事项编码已被使用�
 # A transition that the matter's current state does not allow (publish a draft not yet submitted, withdraw a
 # matter that is not published, …); errmsg says which state it is in.
 MATTER_STATE_CONFLICT = define("MATTER_STATE_CONFLICT", 409, "事项当前状态不允许此操作，请刷新后重试")
+# xlsx import and export of the catalogue (affairs/imports.py). Bad cells are not errcodes of the request: they
+# are listed in the import job's report (sheet, row, column, reason), because the file is checked after upload.
+IMPORT_JOB_NOT_FOUND = define("IMPORT_JOB_NOT_FOUND", 404, "导入任务不存在")
+IMPORT_FILE_INVALID = define("IMPORT_FILE_INVALID", 422, "上传的文件不是 xlsx 工作簿，请使用导入模板填写后上传")

@@ -1,4 +1,5 @@
-"""Who may change the catalogue: a department admin of the department that implements the matter.
+"""Who may change the catalogue (a department admin of the department that implements the matter) and who may
+export it (that admin, or a supervisor of the region).
 
 This is the one place that decides it. `accounts.scopes.authorize` is the organisation's single scope check and
 has no rule for matters yet; when it gains one (`dept_admin` may MANAGE a `matter` of their own department),
@@ -17,8 +18,8 @@ from core.errors import FORBIDDEN, AppError
 
 log = structlog.get_logger(__name__)
 
-# The demo seed (and later the xlsx import's system jobs) change matters as the system: it passes every check
-# and is recorded as `system:catalogue` in the audit trail. Compared by identity, so no token can claim it.
+# The demo seed changes matters as the system (an xlsx import acts as the admin who uploaded it): it passes every
+# check and is recorded as `system:catalogue` in the audit trail. Compared by identity, so no token can claim it.
 SYSTEM_ACTOR = Actor(roles=frozenset(), staff_id="system:catalogue")
 
 
@@ -36,3 +37,17 @@ def authorize_matter_change(actor: Actor, department_code: str) -> None:
     log.warning("access_denied", staff_id=actor.staff_id, person_id=actor.person_id, roles=sorted(actor.roles),
                 action="manage", kind="matter", department=department_code)
     raise AppError(FORBIDDEN, errmsg="只有实施部门的部门管理员可以编辑、提交、发布或撤回该部门的事项")
+
+
+def authorize_catalogue_export(actor: Actor, department_code: str | None, *, inside_actor_region: bool) -> None:
+    """Return when `actor` may export the published matters of `department_code` (None: of the actor's whole
+    region): a department admin their own department, a supervisor (电子监察) anything inside their region
+    subtree (`inside_actor_region`, decided by the caller with the region tree). Otherwise log and 403."""
+    if actor.is_staff and Role.DEPT_ADMIN in actor.roles and department_code is not None \
+            and department_code == actor.department_id:
+        return
+    if actor.is_staff and Role.SUPERVISOR in actor.roles and inside_actor_region:
+        return
+    log.warning("access_denied", staff_id=actor.staff_id, person_id=actor.person_id, roles=sorted(actor.roles),
+                action="read", kind="matter_export", department=department_code)
+    raise AppError(FORBIDDEN, errmsg="部门管理员只能导出本部门的事项，电子监察只能导出本辖区的事项")

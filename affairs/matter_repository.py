@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
+from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
 from core.mongo import Repository
@@ -35,10 +36,10 @@ class MatterRepository(Repository):
         IndexModel([("department_code", ASCENDING), ("_id", ASCENDING)], name="department"),
     )
 
-    async def insert(self, doc: dict[str, Any]) -> bool:
-        """Store a new matter; False when the code is taken."""
+    async def insert(self, doc: dict[str, Any], *, session: AsyncClientSession | None = None) -> bool:
+        """Store a new matter; False when the code is taken (inside a transaction, which is then aborted)."""
         try:
-            await self.collection.insert_one(doc)
+            await self.collection.insert_one(doc, session=session)
         except DuplicateKeyError:
             return False
         return True
@@ -46,14 +47,24 @@ class MatterRepository(Repository):
     async def get(self, code: str) -> dict[str, Any] | None:
         return await self.collection.find_one({"_id": code})
 
-    async def update(self, code: str, *, revision: int, changes: dict[str, Any], now: datetime) -> dict[str, Any] | None:
+    async def many(self, codes: list[str]) -> dict[str, dict[str, Any]]:
+        """The matters among `codes` that exist, by code."""
+        return {doc["_id"]: doc async for doc in self.collection.find({"_id": {"$in": codes}})}
+
+    async def update(self, code: str, *, revision: int, changes: dict[str, Any], now: datetime,
+                     session: AsyncClientSession | None = None) -> dict[str, Any] | None:
         """Apply `changes` ($set) if the document is still at `revision`; the new document, or None when someone
         changed it in between (the caller answers 409)."""
         return await self.collection.find_one_and_update(
             {"_id": code, "revision": revision},
             {"$set": {**changes, "updated_at": now}, "$inc": {"revision": 1}},
-            return_document=ReturnDocument.AFTER,
+            return_document=ReturnDocument.AFTER, session=session,
         )
+
+    async def live_versions(self, query: dict[str, Any]) -> list[tuple[str, int]]:
+        """(code, live version) of the listed matters matching `query`, by code (the catalogue export)."""
+        cursor = self.collection.find({**query, "listed": True}, {"published.version": 1}).sort("_id", ASCENDING)
+        return [(doc["_id"], doc["published"]["version"]) async for doc in cursor]
 
     async def listed_page(self, query: dict[str, Any], *, after: tuple[str, str] | None,
                           limit: int) -> list[dict[str, Any]]:
@@ -96,6 +107,12 @@ class MatterVersionRepository(Repository):
 
     async def get(self, code: str, version: int) -> dict[str, Any] | None:
         return await self.collection.find_one({"_id": self.key(code, version)})
+
+    async def many(self, keys: list[tuple[str, int]]) -> list[dict[str, Any]]:
+        """These versions, in the order asked (missing ones left out)."""
+        ids = [self.key(code, version) for code, version in keys]
+        found = {doc["_id"]: doc async for doc in self.collection.find({"_id": {"$in": ids}})}
+        return [found[key] for key in ids if key in found]
 
     async def numbers(self, code: str) -> list[int]:
         cursor = self.collection.find({"matter_code": code}, {"version": 1}).sort("version", ASCENDING)

@@ -7,9 +7,10 @@
   changed again: cases reference `<code>@N`) and makes it the live guide; `withdraw` takes the live guide
   out of lists and guide reads (published versions stay readable for the cases that cite them). A withdrawn
   matter comes back by publishing a new version.
-- Publishing is two writes without a transaction (SecantusDB has none): the draft is first claimed
-  (`publishing`, which refuses edits), then the version is written, then the matter switches to it. A publish
-  that dies half-way is finished by publishing again: the version write is idempotent (same content, same ETag).
+- Publishing is two writes without a transaction (the claim makes it safe without one): the draft is first
+  claimed (`publishing`, which refuses edits), then the version is written, then the matter switches to it. A
+  publish that dies half-way is finished by publishing again: the version write is idempotent (same content,
+  same ETag).
 - Every change is conditional on the revision read (409 CONFLICT when someone changed the matter meanwhile),
   authorized by `affairs.matter_access`, and audited (`affairs.audit`) with the state and versions before and
   after.
@@ -61,13 +62,39 @@ def status_of(doc: dict[str, Any]) -> str:
     return DraftState.UNDER_REVIEW.value if state == DraftState.PUBLISHING else state
 
 
-def _snapshot(doc: dict[str, Any] | None) -> dict[str, Any] | None:
+def snapshot(doc: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What the audit trail records of a matter before and after a change."""
     if doc is None:
         return None
     draft = doc.get("draft") or {}
     return {"status": status_of(doc), "draft_state": draft.get("state"), "draft_version": draft.get("version"),
             "published_version": (doc.get("published") or {}).get("version") if doc.get("listed") else None,
             "revision": doc.get("revision")}
+
+
+def draft_of(version: int, state: DraftState, guide: MatterGuide, actor: Actor, now: datetime) -> dict[str, Any]:
+    body = guide.model_dump(mode="json", exclude={"code"})
+    return {"version": version, "state": state.value, "guide": body, "updated_at": now,
+            "updated_by": actor_id(actor)}
+
+
+def new_matter_document(new: MatterCreate, department_code: str, actor: Actor, now: datetime) -> dict[str, Any]:
+    """A matter as created: no publication, draft version 1 (shared by `create` and the xlsx import)."""
+    return {
+        "_id": new.code, "department_code": department_code, "revision": 0, "created_at": now,
+        "updated_at": now, "created_by": actor_id(actor), "publication": None, "listed": False,
+        "published": None, "latest_version": 0,
+        "draft": draft_of(1, DraftState.DRAFT, new, actor, now),
+    }
+
+
+def edited_draft(doc: dict[str, Any], guide: MatterGuide, actor: Actor, now: datetime) -> dict[str, Any]:
+    """The working draft after an edit: the same version while a draft is open, else the next version."""
+    draft = doc.get("draft")
+    if draft and draft["state"] == DraftState.PUBLISHING:
+        raise AppError(AF.MATTER_STATE_CONFLICT, errmsg="事项正在发布，请稍后再修改")
+    version = draft["version"] if draft else doc["latest_version"] + 1
+    return draft_of(version, DraftState.DRAFT, guide, actor, now)
 
 
 @dataclass
@@ -90,13 +117,7 @@ class MatterAdmin:
     async def create(self, actor: Actor, raw: Any) -> dict[str, Any]:
         new, department, _ = await check_guide(raw, MatterCreate, departments=self.departments, regions=self.regions)
         authorize_matter_change(actor, department.code)
-        now = _now()
-        doc = {
-            "_id": new.code, "department_code": department.code, "revision": 0, "created_at": now,
-            "updated_at": now, "created_by": actor_id(actor), "publication": None, "listed": False,
-            "published": None, "latest_version": 0,
-            "draft": self._draft(1, DraftState.DRAFT, new, actor, now),
-        }
+        doc = new_matter_document(new, department.code, actor, _now())
         if not await self.matters.insert(doc):
             raise AppError(AF.MATTER_CODE_TAKEN)
         await self._audit(actor, "matter.create", new.code, None, doc)
@@ -109,12 +130,8 @@ class MatterAdmin:
         if department.code != doc["department_code"]:
             raise AppError(VALIDATION_FAILED, errors=[FieldError(
                 "department_code", "DEPARTMENT_CHANGE_NOT_ALLOWED", "事项的实施部门不能更改，如需移交请联系系统管理员")])
-        draft = doc.get("draft")
-        if draft and draft["state"] == DraftState.PUBLISHING:
-            raise AppError(AF.MATTER_STATE_CONFLICT, errmsg="事项正在发布，请稍后再修改")
-        version = draft["version"] if draft else doc["latest_version"] + 1
         now = _now()
-        after = await self._update(doc, {"draft": self._draft(version, DraftState.DRAFT, guide, actor, now)}, now)
+        after = await self._update(doc, {"draft": edited_draft(doc, guide, actor, now)}, now)
         await self._audit(actor, "matter.edit", code, doc, after)
         return after
 
@@ -182,14 +199,8 @@ class MatterAdmin:
             raise AppError(CONFLICT)
         return after
 
-    @staticmethod
-    def _draft(version: int, state: DraftState, guide: MatterGuide, actor: Actor, now: datetime) -> dict[str, Any]:
-        body = guide.model_dump(mode="json", exclude={"code"})
-        return {"version": version, "state": state.value, "guide": body, "updated_at": now,
-                "updated_by": actor_id(actor)}
-
     async def _audit(self, actor: Actor, action: str, code: str, before: dict[str, Any] | None,
                      after: dict[str, Any], **detail: Any) -> None:
         await self.audit.append(actor=actor_id(actor), actor_department=actor.department_id, action=action,
-                                kind="matter", key=code, before=_snapshot(before), after=_snapshot(after),
+                                kind="matter", key=code, before=snapshot(before), after=snapshot(after),
                                 detail={"revision": after["revision"], **detail})

@@ -24,10 +24,14 @@ from accounts.staff import StaffRepository
 from accounts.staff_admin import StaffAdministration
 from accounts.staff_audit import StaffAuditRepository
 from accounts.staff_login import StaffLogin
+from accounts.staff_password import StaffPasswordChange
+from accounts.staff_wechat import StaffWeChat
 from accounts.tokens import AccessTokenService
 from affairs.audit import AuditRepository
 from affairs.catalogue_service import Catalogue
 from affairs.departments import DepartmentRepository
+from affairs.import_service import MatterImports
+from affairs.imports import ImportJobRepository
 from affairs.matter_repository import MatterRepository, MatterVersionRepository
 from affairs.regions import RegionRepository
 from config.pii import pii_from_settings
@@ -47,7 +51,20 @@ REPOSITORIES: tuple[type[Repository], ...] = (
     IdempotencyRepository, LoginSessionRepository, PersonRepository, AccountEventRepository,
     StaffRepository, StaffAuditRepository,
     RegionRepository, DepartmentRepository, MatterRepository, MatterVersionRepository, AuditRepository,
+    ImportJobRepository,
 )
+
+
+def mongo_client(settings: Settings) -> AsyncMongoClient[dict[str, Any]]:
+    """The MongoDB client of a process (the API here, the Celery worker per import task)."""
+    return AsyncMongoClient(settings.mongodb_uri, serverSelectionTimeoutMS=settings.mongodb_server_selection_timeout_ms,
+                            connectTimeoutMS=2000, tz_aware=True, appname="zsb")
+
+
+def object_store(settings: Settings) -> ObjectStore:
+    return ObjectStore(endpoint=settings.s3_netloc, access_key=settings.s3_access_key,
+                       secret_key=settings.s3_secret_key.get_secret_value(), region=settings.s3_region,
+                       secure=settings.s3_secure)
 
 
 @dataclass
@@ -69,6 +86,9 @@ class Dependencies:
     staff_admin: StaffAdministration
     staff_login: StaffLogin
     catalogue: Catalogue
+    matter_imports: MatterImports
+    staff_wechat: StaffWeChat
+    staff_password: StaffPasswordChange
 
     @property
     def db(self) -> AsyncDatabase[dict[str, Any]]:
@@ -77,23 +97,11 @@ class Dependencies:
     @classmethod
     def from_settings(cls, settings: Settings) -> Dependencies:
         """Build the clients; nothing connects until first use, so this never blocks or fails on a dead server."""
-        mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-            settings.mongodb_uri,
-            serverSelectionTimeoutMS=settings.mongodb_server_selection_timeout_ms,
-            connectTimeoutMS=2000,
-            tz_aware=True,
-            appname="zsb",
-        )
+        mongo = mongo_client(settings)
         redis = aioredis.Redis.from_url(
             settings.redis_url, socket_connect_timeout=1, socket_timeout=2, health_check_interval=30
         )
-        objects = ObjectStore(
-            endpoint=settings.s3_netloc,
-            access_key=settings.s3_access_key,
-            secret_key=settings.s3_secret_key.get_secret_value(),
-            region=settings.s3_region,
-            secure=settings.s3_secure,
-        )
+        objects = object_store(settings)
         tasks = TaskPublisher(create_celery(settings))
         wechat = WeChatClients.from_settings(settings, redis)
         population = PopulationClient.from_settings(settings)
@@ -109,10 +117,15 @@ class Dependencies:
         passwords, staff, staff_audit = Passwords(), StaffRepository(db), StaffAuditRepository(db)
         staff_admin = StaffAdministration(staff, staff_audit, passwords, sessions, cipher, blind_index)
         staff_login = StaffLogin(staff, staff_audit, passwords, sms_codes, sessions, identity.tokens, cipher, redis)
+        staff_wechat = StaffWeChat(staff, staff_audit, sessions, staff_login, wechat.miniprogram)
+        staff_password = StaffPasswordChange(staff, staff_audit, passwords, sessions, staff_login)
+        matter_imports = MatterImports(ImportJobRepository(db), DepartmentRepository(db), IdempotencyRepository(db),
+                                       objects, settings.s3_bucket_documents, tasks.send)
         return cls(settings=settings, mongo=mongo, redis=redis, objects=objects, tasks=tasks, wechat=wechat,
                    population=population, people=people, sessions=sessions, identity=identity, binding=binding,
                    sms_codes=sms_codes, staff_admin=staff_admin, staff_login=staff_login,
-                   catalogue=Catalogue.from_db(db))
+                   catalogue=Catalogue.from_db(db), staff_wechat=staff_wechat, staff_password=staff_password,
+                   matter_imports=matter_imports)
 
     async def check(self, *, require_buckets: bool = True) -> dict[str, str]:
         """Ask each dependency concurrently, each bounded by the same short timeout. `ok` or the reason."""

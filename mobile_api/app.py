@@ -10,14 +10,15 @@ from tornado.web import Application
 
 from config.wiring import Dependencies
 from mobile_api.base import NotFoundHandler
-from mobile_api.handlers import auth, auth_sms, catalogue, catalogue_admin, me, me_phone
+from mobile_api.handlers import auth, auth_sms, catalogue, catalogue_admin, catalogue_io, me, me_phone
 from mobile_api.handlers import staff as staff_handlers
 from mobile_api.handlers import staff_admin as staff_admin_handlers
+from mobile_api.handlers import staff_wechat as staff_wechat_handlers
 from mobile_api.handlers.docs import DocsHandler, DocsStaticHandler, OpenApiHandler
 from mobile_api.handlers.health import HealthzHandler, MetricsHandler, ReadyzHandler
 from mobile_api.observability import InFlight, log_request
 from mobile_api.openapi import build_openapi
-from mobile_api.routing import route
+from mobile_api.routing import by_specificity, route
 
 API_VERSION = "0.1.0"
 
@@ -60,12 +61,20 @@ def api_routes() -> list[URLSpec]:
         route("/api/v1/admin/matters/{code}/submit", catalogue_admin.AdminMatterSubmitHandler),
         route("/api/v1/admin/matters/{code}/publish", catalogue_admin.AdminMatterPublishHandler),
         route("/api/v1/admin/matters/{code}/withdraw", catalogue_admin.AdminMatterWithdrawHandler),
+        route("/api/v1/staff/password", staff_handlers.StaffPasswordHandler),
+        route("/api/v1/staff/wechat/bind", staff_wechat_handlers.StaffWeChatBindHandler),
+        route("/api/v1/staff/wechat", staff_wechat_handlers.StaffWeChatHandler),
+        route("/api/v1/staff/wechat/login", staff_wechat_handlers.StaffWeChatLoginHandler),
+        route("/api/v1/admin/matters/import-template", catalogue_io.ImportTemplateHandler),
+        route("/api/v1/admin/matters/imports", catalogue_io.MatterImportsHandler),
+        route("/api/v1/admin/matters/imports/{job_id}", catalogue_io.MatterImportHandler),
+        route("/api/v1/admin/matters/export", catalogue_io.MatterExportHandler),
     ]
 
 
 def make_app(deps: Dependencies, *, extra_routes: list[URLSpec] | None = None, **overrides: Any) -> Application:
     settings = deps.settings
-    routes = api_routes() + list(extra_routes or [])
+    routes = by_specificity(api_routes() + list(extra_routes or []))
     document = build_openapi(routes, title="掌上办 API", version=API_VERSION, server_url=settings.base_url)
     routes += [
         route("/openapi.json", OpenApiHandler),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import random
 import re
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import structlog
 from pydantic import BaseModel
@@ -40,6 +40,12 @@ JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 class BaseHandler(RequestHandler):
     route = "unmatched"
     request_id = ""
+    # HTTP methods of this handler a staff member may call while their initial password must still be changed
+    # (accounts/staff_password.py); every other staff request is refused then with PASSWORD_CHANGE_REQUIRED.
+    allowed_before_password_change: ClassVar[frozenset[str]] = frozenset()
+    # The largest body this handler accepts; None: the JSON limit (ZSB_MAX_JSON_BODY_BYTES). An upload endpoint
+    # sets its own, and the same checks apply: 413 from Content-Length before reading, or while streaming.
+    max_body_bytes: ClassVar[int | None] = None
 
     def initialize(self, route: str = "unmatched", **_: Any) -> None:
         self.route = route
@@ -47,6 +53,7 @@ class BaseHandler(RequestHandler):
         self._received = 0
         self._too_large = False
         self._principal: Principal | None = None
+        self._staff: StaffAccount | None = None
         self._in_flight: InFlight = self.application.settings["in_flight"]
         self._in_flight.enter()
         self._counted = True
@@ -61,7 +68,12 @@ class BaseHandler(RequestHandler):
 
     @property
     def max_body(self) -> int:
-        return self.application.settings["max_json_body_bytes"]
+        return self.max_body_bytes or self.application.settings["max_json_body_bytes"]
+
+    def _body_too_large(self) -> AppError:
+        limit = self.max_body
+        size = f"{limit // 1048576} MB" if limit % 1048576 == 0 else f"{limit // 1024} KB"
+        return AppError(E.BODY_TOO_LARGE, f"请求内容不能超过 {size}")
 
     def set_default_headers(self) -> None:
         self.set_header("Content-Type", JSON_CONTENT_TYPE)
@@ -72,7 +84,7 @@ class BaseHandler(RequestHandler):
         self.set_header("X-Request-ID", self.request_id)
         declared = self.request.headers.get("Content-Length")
         if declared is not None and int(declared) > self.max_body:
-            raise AppError(E.BODY_TOO_LARGE, f"请求内容不能超过 {self.max_body // 1024} KB")
+            raise self._body_too_large()
 
     def data_received(self, chunk: bytes) -> None:
         self._received += len(chunk)
@@ -85,7 +97,7 @@ class BaseHandler(RequestHandler):
     @property
     def body(self) -> bytes:
         if self._too_large:
-            raise AppError(E.BODY_TOO_LARGE, f"请求内容不能超过 {self.max_body // 1024} KB")
+            raise self._body_too_large()
         return b"".join(self._chunks)
 
     def on_finish(self) -> None:
@@ -95,12 +107,20 @@ class BaseHandler(RequestHandler):
 
     # -- who is calling ------------------------------------------------------------------------------------
     async def principal(self) -> Principal:
-        """The authenticated caller; 401 with a specific errcode when the bearer token is missing or bad."""
+        """The authenticated caller; 401 with a specific errcode when the bearer token is missing or bad.
+
+        For a staff token this is also the one gate of the staff account's state, whatever the endpoint: the
+        account is read fresh and a disabled one is refused, and so is any call not marked
+        `allowed_before_password_change` while the initial password is unchanged."""
         if self._principal is None:
             scheme, _, token = self.request.headers.get("Authorization", "").partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
                 raise AppError(E.UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
-            self._principal = await self.deps.identity.authenticate(token.strip())
+            principal = await self.deps.identity.authenticate(token.strip())
+            if principal.is_staff:
+                allowed = self.request.method in self.allowed_before_password_change
+                self._staff = await self.deps.staff_admin.current(principal, allowed_before_password_change=allowed)
+            self._principal = principal
         return self._principal
 
     async def resident(self) -> Principal:
@@ -111,9 +131,12 @@ class BaseHandler(RequestHandler):
         return principal
 
     async def staff_account(self) -> StaffAccount:
-        """The caller's staff account, read fresh: 403 STAFF_ONLY for a resident's token, ACCOUNT_DISABLED for
-        a disabled account. Scope decisions then use `account.actor()` with `accounts.scopes.authorize`."""
-        return await self.deps.staff_admin.current(await self.principal())
+        """The caller's staff account, read fresh by `principal()`: 403 STAFF_ONLY for a resident's token.
+        Scope decisions then use `account.actor()` with `accounts.scopes.authorize`."""
+        principal = await self.principal()
+        if self._staff is None:
+            return await self.deps.staff_admin.current(principal)  # not staff: raises STAFF_ONLY
+        return self._staff
 
     @property
     def device(self) -> str:
@@ -128,6 +151,13 @@ class BaseHandler(RequestHandler):
         if not _JSON_TYPE_RE.match(content_type):
             raise AppError(E.UNSUPPORTED_MEDIA_TYPE)
         return parse_json(body, max_depth=self.application.settings["max_json_depth"])
+
+    def raw_body(self, media_type: str, what: str) -> bytes:
+        """The body of an upload, as bytes; 415 naming the expected type (`what` says it in words) otherwise."""
+        body = self.body
+        if self.request.headers.get("Content-Type", "").split(";")[0].strip().lower() != media_type:
+            raise AppError(E.UNSUPPORTED_MEDIA_TYPE, errmsg=f"请求内容类型须为 {media_type}（{what}）")
+        return body
 
     def parse(self, model: type[M]) -> M:
         """The JSON body validated against `model`; every bad field is reported at once (422)."""

@@ -32,6 +32,7 @@ class ErrorOut(BaseModel):
     errors: list[FieldErrorOut] | None = Field(None, description="校验失败时列出每个有误的字段")
 
 
+_BINARY = {"type": "string", "format": "binary"}
 BODY_ERRORS = (E.INVALID_JSON, E.JSON_TOO_DEEP, E.BODY_TOO_LARGE, E.UNSUPPORTED_MEDIA_TYPE, E.VALIDATION_FAILED)
 # Declared by the accounts package; looked up by code so the HTTP layer does not import domain packages here.
 AUTH_ERROR_CODES = ("UNAUTHORIZED", "TOKEN_INVALID", "TOKEN_EXPIRED", "SESSION_REVOKED")
@@ -48,12 +49,18 @@ class Operation:
     description: str = ""
     media_type: str = "application/json"
     auth: bool = False  # needs `Authorization: Bearer <access token>`
+    raw_request: str | None = None  # media type of a binary request body (an upload) instead of `request`
+    raw_response: str | None = None  # media type of a binary response (a download) instead of `response`
+    query: tuple[tuple[str, str], ...] = ()  # optional query parameters: (name, description)
+    headers: tuple[tuple[str, str], ...] = ()  # optional request headers: (name, description)
 
 
 def operation(**spec: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare what a handler method accepts and returns; the document and the docs page are built from it."""
     spec["tags"] = tuple(spec.get("tags", ()))
     spec["errors"] = tuple(spec.get("errors", ()))
+    spec["query"] = tuple(spec.get("query", ()))
+    spec["headers"] = tuple(spec.get("headers", ()))
     op = Operation(**spec)
 
     def attach(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -108,12 +115,15 @@ def build_openapi(rules: Iterable[URLSpec], *, title: str, version: str, server_
 
 def _operation_object(template: str, method: str, op: Operation, ref: Callable[..., Any]) -> dict[str, Any]:
     errors = list(op.errors) + (list(BODY_ERRORS) if op.request else []) + [E.INTERNAL_ERROR]
+    if op.raw_request:
+        errors += [E.BODY_TOO_LARGE, E.UNSUPPORTED_MEDIA_TYPE]
     if op.auth:
         errors += [E.REGISTRY[code] for code in AUTH_ERROR_CODES if code in E.REGISTRY]
     responses: dict[str, Any] = {
         str(op.status): {
             "description": "成功",
             **({"content": {op.media_type: {"schema": ref(op.response)}}} if op.response else {}),
+            **({"content": {op.raw_response: {"schema": _BINARY}}} if op.raw_response else {}),
         }
     }
     for status in sorted({e.status for e in errors}):
@@ -131,6 +141,10 @@ def _operation_object(template: str, method: str, op: Operation, ref: Callable[.
         "parameters": [
             {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
             for name in re.findall(r"\{([a-z_][a-z0-9_]*)\}", template)
+        ] + [{"name": name, "in": "query", "required": False, "schema": {"type": "string"}, "description": text}
+             for name, text in op.query
+        ] + [{"name": name, "in": "header", "required": False, "schema": {"type": "string"}, "description": text}
+             for name, text in op.headers
         ] + [{"name": "X-Request-ID", "in": "header", "required": False, "schema": {"type": "string"},
               "description": "可选：调用方自带的请求编号，原样回显"}],
     }
@@ -140,4 +154,6 @@ def _operation_object(template: str, method: str, op: Operation, ref: Callable[.
         obj["security"] = [{"bearer": []}]
     if op.request:
         obj["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref(op.request)}}}
+    elif op.raw_request:
+        obj["requestBody"] = {"required": True, "content": {op.raw_request: {"schema": _BINARY}}}
     return obj

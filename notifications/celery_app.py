@@ -18,7 +18,8 @@ QUEUES = ("urgent", "default", "bulk")
 
 
 def create_celery(settings: Settings) -> Celery:
-    app = Celery("zsb", broker=settings.redis_url, include=["notifications.tasks", "notifications.tasks_sms"])
+    task_modules = ["notifications.tasks", "notifications.tasks_sms", "affairs.import_tasks"]
+    app = Celery("zsb", broker=settings.redis_url, include=task_modules)
     app.conf.update(
         task_queues=[Queue(name) for name in QUEUES],
         task_default_queue="default",

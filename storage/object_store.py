@@ -8,6 +8,7 @@ readiness probe, so a dead S3 is reported within the probe's budget instead of a
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -66,6 +67,26 @@ class ObjectStore:
             await self._run(self._probe.list_buckets)
         elif not await self._run(self._probe.bucket_exists, bucket):
             raise RuntimeError(f"bucket {bucket} is missing")
+
+    async def put_bytes(self, bucket: str, key: str, data: bytes, content_type: str) -> None:
+        """Store a small object whole (an uploaded file already held in memory)."""
+        await self._run(self._client.put_object, bucket, key, io.BytesIO(data), len(data), content_type=content_type)
+
+    async def get_bytes(self, bucket: str, key: str) -> bytes:
+        """Read a small object whole."""
+        return await self._run(self._read, bucket, key)
+
+    def _read(self, bucket: str, key: str) -> bytes:
+        response = self._client.get_object(bucket, key)
+        try:
+            return response.read()
+        finally:
+            response.close()
+            response.release_conn()
+
+    async def delete(self, bucket: str, key: str) -> None:
+        """Remove an object; removing one that is already gone is not an error (S3 semantics)."""
+        await self._run(self._client.remove_object, bucket, key)
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)

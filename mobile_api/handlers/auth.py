@@ -75,6 +75,8 @@ class RefreshHandler(BaseHandler):
 
 
 class LogoutHandler(BaseHandler):
+    allowed_before_password_change = frozenset({"POST"})  # ending one's own session grants nothing
+
     @operation(summary="退出本设备的登录", tags=TAGS, response=LoggedOutOut, auth=True)
     async def post(self) -> None:
         principal = await self.principal()
@@ -83,6 +85,8 @@ class LogoutHandler(BaseHandler):
 
 
 class LogoutEverywhereHandler(BaseHandler):
+    allowed_before_password_change = frozenset({"POST"})
+
     @operation(summary="退出所有设备的登录", tags=TAGS, response=LoggedOutOut, auth=True)
     async def post(self) -> None:
         principal = await self.principal()

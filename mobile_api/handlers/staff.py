@@ -1,14 +1,18 @@
-"""Staff sign-in (password, then SMS code), token refresh, and the signed-in staff member's own account."""
+"""Staff sign-in (password, then SMS code), token refresh, and the signed-in staff member's own account and
+password (the only two things an account may touch before its initial password is changed)."""
 
 from __future__ import annotations
 
 from accounts import errors as AE
 from accounts.scopes import Action, authorize
+from core import errors as E
 from mobile_api.base import BaseHandler
 from mobile_api.handlers.staff_models import (
     StaffChallengeOut,
     StaffLoginIn,
     StaffOut,
+    StaffPasswordChangedOut,
+    StaffPasswordIn,
     StaffRefreshIn,
     StaffTokenOut,
     StaffVerifyIn,
@@ -61,9 +65,33 @@ class StaffRefreshHandler(BaseHandler):
 
 
 class StaffMeHandler(BaseHandler):
+    allowed_before_password_change = frozenset({"GET"})
+
     @operation(summary="我的工作人员账号（部门、辖区、角色）", tags=TAGS, response=StaffOut, auth=True,
-               errors=(AE.STAFF_ONLY, AE.ACCOUNT_DISABLED))
+               errors=(AE.STAFF_ONLY, AE.ACCOUNT_DISABLED),
+               description="`must_change_password` 为 true 时，除本接口、修改密码和退出登录外，其他接口均返回 403 "
+               "PASSWORD_CHANGE_REQUIRED。")
     async def get(self) -> None:
         account = await self.staff_account()
         authorize(account.actor(), Action.READ, account.resource())
         self.send(StaffOut.of(account))
+
+
+class StaffPasswordHandler(BaseHandler):
+    allowed_before_password_change = frozenset({"POST"})
+
+    @operation(
+        summary="工作人员修改密码（首次登录必须先修改初始密码）", tags=TAGS, request=StaffPasswordIn,
+        response=StaffPasswordChangedOut, auth=True,
+        errors=(AE.STAFF_ONLY, AE.ACCOUNT_DISABLED, AE.STAFF_OLD_PASSWORD_WRONG, AE.PASSWORD_TOO_WEAK,
+                AE.STAFF_LOGIN_LOCKED, E.CONFLICT),
+        description="新密码规则与初始密码相同，且不能与原密码相同；不符合时 422 PASSWORD_TOO_WEAK，errors 中逐条列出 "
+        "`new_password` 违反的规则。原密码错误计入登录失败次数（连续 5 次锁定 15 分钟）。"
+        "修改成功后，本账号在其他设备上的登录全部结束，本设备保持登录。",
+    )
+    async def post(self) -> None:
+        account = await self.staff_account()
+        body = self.parse(StaffPasswordIn)
+        changed = await self.deps.staff_password.change(await self.principal(), account, body.old_password,
+                                                        body.new_password, ip=self.request.remote_ip)
+        self.send(StaffPasswordChangedOut(staff=StaffOut.of(changed.account), ended_sessions=changed.ended_sessions))

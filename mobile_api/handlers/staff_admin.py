@@ -19,7 +19,7 @@ from mobile_api.handlers.staff_models import (
 from mobile_api.openapi import operation
 
 TAGS = ["工作人员管理"]
-ACCESS_ERRORS = (AE.STAFF_ONLY, AE.ACCOUNT_DISABLED, E.FORBIDDEN)
+ACCESS_ERRORS = (AE.STAFF_ONLY, AE.ACCOUNT_DISABLED, AE.PASSWORD_CHANGE_REQUIRED, E.FORBIDDEN)
 MAX_PAGE = 100
 
 

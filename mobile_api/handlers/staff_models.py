@@ -164,3 +164,26 @@ class StaffListOut(BaseModel):
 class StaffDisabledOut(BaseModel):
     staff: StaffOut
     ended_sessions: int = Field(description="因停用而结束的登录会话数")
+
+
+class StaffWeChatCodeIn(Strict):
+    code: str = Field(min_length=1, max_length=128, description="工作人员手机上小程序 `wx.login()` 返回的 code，只能用一次",
+                      examples=["0a3Xk1Ga1yQmZH0fNrIa1F0Zxn3Xk1GH"])
+
+
+class StaffWeChatUnboundOut(BaseModel):
+    staff: StaffOut
+    ended_sessions: int = Field(description="因解除绑定而结束的微信登录会话数")
+
+
+class StaffPasswordIn(Strict):
+    old_password: str = Field(min_length=1, max_length=MAX_LENGTH, description="原密码（首次修改时即初始密码）",
+                              examples=["Ningxiang-2024!"])
+    new_password: str = Field(min_length=1, max_length=MAX_LENGTH,
+                              description="新密码：至少 10 位，不能全是数字，不能包含用户名，不能与原密码相同",
+                              examples=["Xiangjiang-2025#"])
+
+
+class StaffPasswordChangedOut(BaseModel):
+    staff: StaffOut
+    ended_sessions: int = Field(description="因修改密码而结束的其他设备登录会话数（本设备保持登录）")

@@ -84,8 +84,10 @@ async def test_admin_creates_staff_who_signs_in_with_password_and_sms(
 
     me = await api.get("/api/v1/staff/me", headers=session.headers)
     assert me.status_code == 200 and me.json()["username"] == user.username and me.json()["last_login_at"]
-    audit = await deps.staff_admin.audit.for_target(created["id"])
-    assert audit[0]["action"] == "staff_created" and audit[0]["actor_staff_id"] == sysadmin.staff_id
+    audit = await deps.staff_admin.audit.for_target(created["id"])  # latest first
+    assert [a["action"] for a in audit] == ["staff_login", "staff_created"]
+    assert audit[1]["actor_staff_id"] == sysadmin.staff_id
+    assert audit[0]["details"]["auth_method"] == "password_sms" and audit[0]["actor_staff_id"] == created["id"]
 
 
 async def test_wrong_password_is_generic_and_refresh_is_staff_only(
@@ -199,13 +201,15 @@ async def test_disabling_staff_cuts_their_token_at_once(
     assert after.status_code == 401 and after.json()["errcode"] == "SESSION_REVOKED"
     refresh = await api.post("/api/v1/staff/refresh", json={"refresh_token": clerk.body["refresh_token"]})
     assert refresh.status_code == 401
-    again = await api.post("/api/v1/staff/login", json={"username": clerk_user.username, "password": PASSWORD})
+    again = await api.post("/api/v1/staff/login", json={"username": clerk_user.username,
+                                                         "password": clerk_user.password})
     assert again.status_code == 403 and again.json()["errcode"] == "ACCOUNT_DISABLED"
 
     repeat = await api.post(f"/api/v1/admin/staff/{clerk.staff_id}/disable", headers=admin.headers)
     assert repeat.status_code == 200 and repeat.json()["ended_sessions"] == 0  # idempotent
     actions = [a["action"] for a in await deps.staff_admin.audit.for_target(clerk.staff_id)]
-    assert actions == ["staff_disabled", "staff_created"]  # one record per change, none for the retry
+    # one record per change, none for the retry (the login and the forced password change came before)
+    assert actions == ["staff_disabled", "staff_password_changed", "staff_login", "staff_created"]
 
 
 async def test_demo_staff_login_helper(

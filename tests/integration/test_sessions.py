@@ -183,3 +183,22 @@ async def test_repository_is_in_the_startup_list() -> None:
     from config.wiring import REPOSITORIES
 
     assert LoginSessionRepository in REPOSITORIES
+
+
+async def test_auth_method_stays_with_the_session_and_selects_what_to_end(sessions: LoginSessions) -> None:
+    staff = new_id()
+    office = await sessions.start(staff, device="pc", ip=None, kind="staff", auth_method="password_sms")
+    phone = await sessions.start(staff, device="phone", ip=None, kind="staff", auth_method="wechat")
+    tablet = await sessions.start(staff, device="tablet", ip=None, kind="staff", auth_method="wechat")
+    rotated = await sessions.refresh(phone.refresh_token, kind="staff")
+    assert await sessions.require_active(rotated.session_id) == "wechat"  # survives rotation
+    assert await sessions.require_active(office.session_id) == "password_sms"
+    assert await sessions.require_active((await sessions.start(new_id(), device="d", ip=None)).session_id) is None
+
+    assert await sessions.logout_everywhere(staff, auth_method="wechat", except_session=tablet.session_id) == 1
+    assert not await sessions.is_session_active(phone.session_id)
+    assert await sessions.is_session_active(tablet.session_id) and await sessions.is_session_active(office.session_id)
+    assert await sessions.logout_everywhere(staff, except_session=office.session_id, reason="password_changed") == 1
+    assert [v.session_id for v in await sessions.list_sessions(staff)] == [office.session_id]
+    doc = await sessions.repo.collection.find_one({"_id": tablet.session_id})
+    assert doc is not None and doc["revoked_reason"] == "password_changed"

@@ -40,7 +40,7 @@ async def test_indexes(deps: Dependencies) -> None:
 
 
 async def test_stored_document_holds_no_plaintext(deps: Dependencies) -> None:
-    user = await make_staff(deps, username=new_username("Mixed"))
+    user = await make_staff(deps, username=new_username("Mixed"), must_change_password=True)
     doc = await deps.db["staff_accounts"].find_one({"_id": user.id})
     assert doc is not None
     assert doc["username"] == user.username.lower()
@@ -212,3 +212,32 @@ async def test_wechat_binding_is_unique_per_openid(deps: Dependencies) -> None:
         await repo.bind_wechat(second.id, app="mp", openid=openid)
     with pytest.raises(ValueError):
         await repo.bind_wechat(second.id, app="wx", openid=openid)
+
+
+async def test_wechat_binding_outcomes_unionid_and_unbinding(deps: Dependencies) -> None:
+    first, second, repo = await make_staff(deps), await make_staff(deps), deps.staff_admin.staff
+    openid, unionid = "o" + new_username("mp"), "u" + new_username("union")
+    assert await repo.bind_wechat(first.id, app="mp", openid=openid, unionid=unionid) == "bound"
+    assert await repo.bind_wechat(first.id, app="mp", openid=openid, unionid=unionid) == "same"
+    assert await repo.bind_wechat(first.id, app="mp", openid="o" + new_username("x")) == "other"
+    with pytest.raises(DuplicateKeyError):  # the unionid alone is enough: one person, one staff account
+        await repo.bind_wechat(second.id, app="oa", openid="o" + new_username("oa"), unionid=unionid)
+    assert "wechat_unionid_unique" in await deps.db["staff_accounts"].index_information()
+
+    assert await repo.unbind_wechat(first.id) is True and await repo.unbind_wechat(first.id) is False
+    assert await repo.find_by_openid(app="mp", openid=openid) is None
+    account = await repo.get(first.id)
+    assert account is not None and not account.wechat_bound
+    assert await repo.bind_wechat(second.id, app="mp", openid=openid, unionid=unionid) == "bound"  # free again
+
+
+async def test_set_password_only_replaces_the_hash_just_verified(deps: Dependencies) -> None:
+    user, repo = await make_staff(deps, must_change_password=True), deps.staff_admin.staff
+    stored = await repo.password_hash(user.id)
+    assert stored is not None
+    assert await repo.set_password(user.id, new_hash="$argon2id$first", expected_hash="$argon2id$stale") is False
+    assert await repo.set_password(user.id, new_hash="$argon2id$first", expected_hash=stored) is True
+    assert await repo.set_password(user.id, new_hash="$argon2id$second", expected_hash=stored) is False  # raced
+    account = await repo.get(user.id)
+    assert account is not None and account.must_change_password is False
+    assert await repo.password_hash(user.id) == "$argon2id$first"

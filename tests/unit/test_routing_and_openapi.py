@@ -47,3 +47,33 @@ def test_errcodes_are_unique() -> None:
         pass
     else:
         raise AssertionError("redefining an errcode with another meaning must fail")
+
+
+def test_literal_segments_win_over_parameters_whatever_the_order() -> None:
+    from mobile_api.routing import by_specificity
+
+    listed = [route("/m/{code}", ThingHandler), route("/m/{code}/draft", ThingHandler), route("/m/export", ThingHandler),
+              route("/m/imports/{job_id}", ThingHandler), route("/m", ThingHandler)]
+    ordered = [spec.name for spec in by_specificity(listed)]
+    assert ordered.index("/m/export") < ordered.index("/m/{code}")
+    assert ordered.index("/m/imports/{job_id}") < ordered.index("/m/{code}/draft")
+    first = next(spec for spec in by_specificity(listed) if re.match(spec.regex, "/m/export"))
+    assert first.name == "/m/export"
+
+
+class UploadHandler(BaseHandler):
+    @operation(summary="上传", raw_request="application/zip", raw_response="application/zip",
+               query=(("department", "部门"),), headers=(("Idempotency-Key", "幂等键"),))
+    async def post(self) -> None: ...
+
+
+def test_binary_bodies_query_parameters_and_headers_are_documented() -> None:
+    document = build_openapi([route("/uploads", UploadHandler)], title="t", version="1", server_url="http://x")
+    validate(document)
+    op = document["paths"]["/uploads"]["post"]
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    assert op["requestBody"]["content"] == {"application/zip": binary}
+    assert op["responses"]["200"]["content"] == {"application/zip": binary}
+    assert {"413", "415"} <= set(op["responses"])
+    assert [(p["name"], p["in"]) for p in op["parameters"]] == \
+        [("department", "query"), ("Idempotency-Key", "header"), ("X-Request-ID", "header")]
