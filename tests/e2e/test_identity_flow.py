@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -13,20 +12,8 @@ from config.settings import Settings
 from config.wiring import Dependencies
 from simulators.demo_people import by_key
 from tests.support.identity import miniprogram_login, new_registered_person
-from tests.support.population import PopulationSim, fresh_population_sim
-from tests.support.wechat import SimControl, fresh_simulator
-
-
-@pytest.fixture
-async def wechat(simulators: str, deps: Dependencies) -> AsyncIterator[SimControl]:
-    async with fresh_simulator(simulators, deps.redis) as control:
-        yield control
-
-
-@pytest.fixture
-async def population(simulators: str) -> AsyncIterator[PopulationSim]:
-    async with fresh_population_sim(simulators) as sim:
-        yield sim
+from tests.support.population import PopulationSim
+from tests.support.wechat import SimControl
 
 
 async def test_miniprogram_login_bind_id_and_me(api: httpx.AsyncClient, wechat: SimControl,

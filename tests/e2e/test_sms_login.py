@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -14,23 +13,11 @@ from config.settings import Settings
 from config.wiring import Dependencies
 from core.masking import find_unmasked
 from tests.support.identity import LoggedIn, miniprogram_login
-from tests.support.sms import SmsSim, fresh_sms_sim, lift_cooldown, random_phone
-from tests.support.wechat import SimControl, fresh_simulator
+from tests.support.sms import SmsSim, lift_cooldown, random_phone
+from tests.support.wechat import SimControl
 from tests.support.worker import CeleryWorker
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-async def sms(simulators: str, celery_worker: CeleryWorker) -> AsyncIterator[SmsSim]:
-    async with fresh_sms_sim(simulators) as sim:
-        yield sim
-
-
-@pytest.fixture
-async def wechat(simulators: str, deps: Dependencies) -> AsyncIterator[SimControl]:
-    async with fresh_simulator(simulators, deps.redis) as control:
-        yield control
 
 
 async def request_code(api: httpx.AsyncClient, sms: SmsSim, phone: str, *, path: str = "/api/v1/auth/sms/code",

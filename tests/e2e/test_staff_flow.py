@@ -4,7 +4,6 @@ real Celery worker to the SMS simulator), department and region scopes hold, dis
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -14,24 +13,11 @@ from config.wiring import Dependencies
 from devstack.demo_seed import seed_demo_staff
 from devstack.demo_staff_login import login as demo_staff_login
 from tests.support.identity import miniprogram_login
-from tests.support.sms import SmsSim, fresh_sms_sim, random_phone
+from tests.support.sms import SmsSim, random_phone
 from tests.support.staff import PASSWORD, StaffSession, StaffUser, make_staff, new_username, staff_login
-from tests.support.wechat import SimControl, fresh_simulator
-from tests.support.worker import CeleryWorker
+from tests.support.wechat import SimControl
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-async def sms(simulators: str, celery_worker: CeleryWorker) -> AsyncIterator[SmsSim]:
-    async with fresh_sms_sim(simulators) as sim:
-        yield sim
-
-
-@pytest.fixture
-async def wechat(simulators: str, deps: Dependencies) -> AsyncIterator[SimControl]:
-    async with fresh_simulator(simulators, deps.redis) as control:
-        yield control
 
 
 @pytest.fixture

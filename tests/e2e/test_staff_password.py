@@ -5,30 +5,17 @@ lockout, ends the account's other sessions and keeps the current one."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
 from config.wiring import Dependencies
-from tests.support.sms import SmsSim, fresh_sms_sim, lift_cooldown
+from tests.support.sms import SmsSim, lift_cooldown
 from tests.support.staff import PASSWORD, StaffSession, bind_wechat, make_staff, staff_login, wechat_login
-from tests.support.wechat import SimControl, fresh_simulator
+from tests.support.wechat import SimControl
 
 pytestmark = pytest.mark.slow
 NEW_PASSWORD = "Xiangjiang-2025#"
-
-
-@pytest.fixture
-async def sms(simulators: str, celery_worker: object) -> AsyncIterator[SmsSim]:
-    async with fresh_sms_sim(simulators) as sim:
-        yield sim
-
-
-@pytest.fixture
-async def wechat(simulators: str, deps: Dependencies) -> AsyncIterator[SimControl]:
-    async with fresh_simulator(simulators, deps.redis) as control:
-        yield control
 
 
 async def change(api: httpx.AsyncClient, session: StaffSession, old: str, new: str) -> httpx.Response:

@@ -5,7 +5,6 @@ unbinding, disabled/locked/administrator accounts, residents kept out, and the a
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -13,23 +12,11 @@ import pytest
 
 from config.wiring import Dependencies
 from tests.support.identity import miniprogram_login
-from tests.support.sms import SmsSim, fresh_sms_sim
+from tests.support.sms import SmsSim
 from tests.support.staff import StaffSession, bind_wechat, make_staff, staff_login, wechat_login
-from tests.support.wechat import SimControl, fresh_simulator
+from tests.support.wechat import SimControl
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-async def sms(simulators: str, celery_worker: object) -> AsyncIterator[SmsSim]:
-    async with fresh_sms_sim(simulators) as sim:
-        yield sim
-
-
-@pytest.fixture
-async def wechat(simulators: str, deps: Dependencies) -> AsyncIterator[SimControl]:
-    async with fresh_simulator(simulators, deps.redis) as control:
-        yield control
 
 
 def new_unionid() -> str:
