@@ -17,6 +17,7 @@ from tornado.web import RequestHandler
 
 from accounts.citizen_id import CitizenIdInvalid, parse_citizen_id
 from config.settings import Settings
+from simulators.control import ResetHandler, StatsHandler
 from simulators.demo_people import DemoPerson
 from simulators.population_state import (
     CONTRACT_PATH,
@@ -155,16 +156,6 @@ class FaultsHandler(_ControlHandler):
     def get(self) -> None:
         self.send_json(self.sim.stats()["fault"] or {"mode": "ok"})
 
-
-class StatsHandler(_ControlHandler):
-    def get(self) -> None:
-        self.send_json(self.sim.stats())
-
-
-class ResetHandler(_ControlHandler):
-    def post(self) -> None:
-        self.sim.reset()
-        self.send_json({"status": "reset"})
 
 
 def population_provider(settings: Settings) -> Provider:

@@ -24,6 +24,7 @@ from tornado.web import RequestHandler
 
 from config.settings import Settings
 from core.pii import normalise_phone
+from simulators.control import ResetHandler, StatsHandler
 from simulators.sms_aliyun_state import (
     API_VERSION,
     AliyunError,
@@ -142,16 +143,6 @@ class FaultsHandler(_ControlHandler):
     def get(self) -> None:
         self.send_json({"faults_pending": [f.describe() for f in self.sim.faults]})
 
-
-class StatsHandler(_ControlHandler):
-    def get(self) -> None:
-        self.send_json(self.sim.stats())
-
-
-class ResetHandler(_ControlHandler):
-    def post(self) -> None:
-        self.sim.reset()
-        self.send_json({"status": "reset"})
 
 
 def aliyun_sms_provider(settings: Settings) -> Provider:

@@ -16,6 +16,7 @@ from urllib.parse import urlencode, urlsplit
 from tornado.web import RequestHandler
 
 from config.settings import Settings
+from simulators.control import ResetHandler, StatsHandler
 from simulators.wechat_state import KINDS, ControlError, SimApp, SimError, WeChatSimState, error_body
 
 if TYPE_CHECKING:
@@ -238,16 +239,6 @@ class FaultsHandler(_ControlHandler):
     def get(self) -> None:
         self.send_json(self.sim.stats()["faults_pending"])
 
-
-class StatsHandler(_ControlHandler):
-    def get(self) -> None:
-        self.send_json(self.sim.stats())
-
-
-class ResetHandler(_ControlHandler):
-    def post(self) -> None:
-        self.sim.reset()
-        self.send_json({"status": "reset"})
 
 
 class ClockHandler(_ControlHandler):
