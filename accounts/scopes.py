@@ -13,6 +13,8 @@ compare roles themselves. The rules, table-tested in tests/unit/test_scopes.py:
 - sysadmin: read and manage staff accounts anywhere. Deliberately NOT allowed to read residents' cases or fees
   (least privilege): administering accounts is not a reason to see people's files. An administrator who also
   handles cases holds the `staff` role as well, with its department and region limits.
+- matters (the catalogue): a dept_admin reads and manages (create, edit, submit, publish, withdraw) the matters
+  of their own department; a supervisor reads them inside their region subtree.
 - nobody manages their own account (no self-promotion, no locking oneself out); everyone may read their own.
 
 Staff roles do not imply one another (a sysadmin without `staff` handles no cases); an actor's powers are the
@@ -55,6 +57,7 @@ class Kind(StrEnum):
     FEE = "fee"  # bills and payments
     PERSON = "person"  # a resident's own profile
     STAFF_ACCOUNT = "staff_account"
+    MATTER = "matter"  # a matter (事项) of the catalogue and its guide
 
 
 # Which staff role does a department's day-to-day work on which kind of record.
@@ -141,6 +144,8 @@ def _allowed(who: Actor, action: str, resource: Resource) -> bool:
         if Role.DEPT_ADMIN in roles and in_department and in_region:
             return action == Action.READ or (action == Action.MANAGE and resource.roles <= DEPT_ADMIN_GRANTABLE)
         return False
+    if resource.kind == Kind.MATTER:
+        return Role.DEPT_ADMIN in roles and in_department and action in (Action.READ, Action.MANAGE)
     worker = _DEPARTMENT_WORK.get(resource.kind)
     return (
         worker is not None and worker in roles and action in (Action.READ, Action.ACT)

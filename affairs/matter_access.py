@@ -1,11 +1,9 @@
-"""Who may change the catalogue (a department admin of the department that implements the matter) and who may
-export it (that admin, or a supervisor of the region).
+"""The catalogue's calls into the organisation's one scope check (`accounts.scopes`): who may change a matter
+(a department admin of the department that implements it) and who may export (that admin, or a supervisor of
+the region — "inside the region" is decided by the caller with the region tree, which knows renamed codes).
 
-This is the one place that decides it. `accounts.scopes.authorize` is the organisation's single scope check and
-has no rule for matters yet; when it gains one (`dept_admin` may MANAGE a `matter` of their own department),
-`authorize_matter_change` becomes a call to it and nothing else in the catalogue changes. The actor is built
-from the staff record as it is now (`StaffAccount.actor()`), not from token claims, so a department admin
-moved to another department loses the old department's matters on the next request.
+The actor is built from the staff record as it is now (`StaffAccount.actor()`), not from token claims, so a
+department admin moved to another department loses the old department's matters on the next request.
 """
 
 from __future__ import annotations
@@ -13,7 +11,7 @@ from __future__ import annotations
 import structlog
 
 from accounts.roles import Role
-from accounts.scopes import Actor
+from accounts.scopes import Action, Actor, Kind, Resource, authorize
 from core.errors import FORBIDDEN, AppError
 
 log = structlog.get_logger(__name__)
@@ -29,14 +27,10 @@ def actor_id(actor: Actor) -> str:
 
 def authorize_matter_change(actor: Actor, department_code: str) -> None:
     """Return when `actor` may create, edit, submit, publish or withdraw a matter of `department_code`;
-    otherwise log the refusal (电子监察 reads it) and raise 403 FORBIDDEN."""
+    otherwise `accounts.scopes.authorize` logs the refusal (电子监察 reads it) and raises 403 FORBIDDEN."""
     if actor is SYSTEM_ACTOR:
         return
-    if actor.is_staff and Role.DEPT_ADMIN in actor.roles and actor.department_id == department_code:
-        return
-    log.warning("access_denied", staff_id=actor.staff_id, person_id=actor.person_id, roles=sorted(actor.roles),
-                action="manage", kind="matter", department=department_code)
-    raise AppError(FORBIDDEN, errmsg="只有实施部门的部门管理员可以编辑、提交、发布或撤回该部门的事项")
+    authorize(actor, Action.MANAGE, Resource(kind=Kind.MATTER, department_ids=(department_code,)))
 
 
 def authorize_catalogue_export(actor: Actor, department_code: str | None, *, inside_actor_region: bool) -> None:

@@ -70,6 +70,9 @@ PROMOTE_CLERK = account("s-9", {"staff", "dept_admin"})  # CLERK_ACCOUNT about t
 OK, NOT_FOUND, STAFF_NOT_FOUND, FORBIDDEN = "ok", "RESOURCE_NOT_FOUND", "STAFF_NOT_FOUND", "FORBIDDEN"
 R, A, M = Action.READ, Action.ACT, Action.MANAGE
 
+MATTER_OWN = Resource(Kind.MATTER, "430182-GA-0001", department_ids=("zwzx",), region_code=NINGXIANG)
+MATTER_OTHER = Resource(Kind.MATTER, "430182-JY-0001", department_ids=("jyj",), region_code=NINGXIANG)
+
 RULES = [
     # -- residents: only what they own; others' records are "not found" (existence not leaked)
     ("resident reads own case", RESIDENT_A, R, CASE_VILLAGE, OK),
@@ -141,6 +144,13 @@ RULES = [
     ("sysadmin acts on a fee", SYSADMIN, A, FEE, FORBIDDEN),
     ("sysadmin reads a resident's profile", SYSADMIN, R, PROFILE_A, FORBIDDEN),
     ("sysadmin disables itself", SYSADMIN, M, account("s-sys", {"sysadmin"}, "it", CHANGSHA), FORBIDDEN),
+    # -- the catalogue: the department admin of the implementing department manages its matters
+    ("dept admin publishes own department's matter", DEPT_ADMIN, M, MATTER_OWN, OK),
+    ("dept admin publishes another department's matter", DEPT_ADMIN, M, MATTER_OTHER, FORBIDDEN),
+    ("clerk publishes own department's matter", CLERK, M, MATTER_OWN, FORBIDDEN),
+    ("supervisor reads a matter in region", SUPERVISOR, R, MATTER_OWN, OK),
+    ("supervisor publishes a matter", SUPERVISOR, M, MATTER_OWN, FORBIDDEN),
+    ("sysadmin publishes a matter", SYSADMIN, M, MATTER_OWN, FORBIDDEN),
     # -- a token's roles alone make no staff: without a staff id the actor is treated as a resident
     ("staff roles without staff id", Actor(roles=frozenset({"sysadmin"})), M, CLERK_ACCOUNT, STAFF_NOT_FOUND),
 ]
