@@ -41,6 +41,8 @@ from core.mongo import Repository, ensure_all_indexes
 from notifications.celery_app import create_celery
 from notifications.publisher import TaskPublisher
 from population import PopulationClient
+from storage.document_service import Documents
+from storage.documents import DocumentRepository
 from storage.object_store import ObjectStore
 from wechat import WeChatClients
 
@@ -51,7 +53,7 @@ REPOSITORIES: tuple[type[Repository], ...] = (
     IdempotencyRepository, LoginSessionRepository, PersonRepository, AccountEventRepository,
     StaffRepository, StaffAuditRepository,
     RegionRepository, DepartmentRepository, MatterRepository, MatterVersionRepository, AuditRepository,
-    ImportJobRepository,
+    ImportJobRepository, DocumentRepository,
 )
 
 
@@ -89,6 +91,7 @@ class Dependencies:
     matter_imports: MatterImports
     staff_wechat: StaffWeChat
     staff_password: StaffPasswordChange
+    documents: Documents
 
     @property
     def db(self) -> AsyncDatabase[dict[str, Any]]:
@@ -110,10 +113,11 @@ class Dependencies:
         people = PersonRepository(db)
         sessions = LoginSessions.from_settings(db, settings)
         sms_codes = SmsCodes.from_settings(settings, redis, tasks, cipher)
-        phones = PhoneAccounts(people, AccountEventRepository(db), cipher, blind_index)
+        account_events = AccountEventRepository(db)
+        phones = PhoneAccounts(people, account_events, cipher, blind_index)
         identity = IdentityService(people, sessions, AccessTokenService.from_settings(settings), wechat,
                                    sms_codes=sms_codes, phones=phones)
-        binding = CitizenIdBinding(people, AccountEventRepository(db), population, cipher, blind_index, redis)
+        binding = CitizenIdBinding(people, account_events, population, cipher, blind_index, redis)
         passwords, staff, staff_audit = Passwords(), StaffRepository(db), StaffAuditRepository(db)
         staff_admin = StaffAdministration(staff, staff_audit, passwords, sessions, cipher, blind_index)
         staff_login = StaffLogin(staff, staff_audit, passwords, sms_codes, sessions, identity.tokens, cipher, redis)
@@ -125,7 +129,8 @@ class Dependencies:
                    population=population, people=people, sessions=sessions, identity=identity, binding=binding,
                    sms_codes=sms_codes, staff_admin=staff_admin, staff_login=staff_login,
                    catalogue=Catalogue.from_db(db), staff_wechat=staff_wechat, staff_password=staff_password,
-                   matter_imports=matter_imports)
+                   matter_imports=matter_imports,
+                   documents=Documents(DocumentRepository(db), objects, settings.s3_bucket_documents))
 
     async def check(self, *, require_buckets: bool = True) -> dict[str, str]:
         """Ask each dependency concurrently, each bounded by the same short timeout. `ok` or the reason."""

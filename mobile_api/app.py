@@ -10,7 +10,16 @@ from tornado.web import Application
 
 from config.wiring import Dependencies
 from mobile_api.base import NotFoundHandler
-from mobile_api.handlers import auth, auth_sms, catalogue, catalogue_admin, catalogue_io, me, me_phone
+from mobile_api.handlers import (
+    auth,
+    auth_sms,
+    catalogue,
+    catalogue_admin,
+    catalogue_io,
+    documents,
+    me,
+    me_phone,
+)
 from mobile_api.handlers import staff as staff_handlers
 from mobile_api.handlers import staff_admin as staff_admin_handlers
 from mobile_api.handlers import staff_wechat as staff_wechat_handlers
@@ -69,6 +78,10 @@ def api_routes() -> list[URLSpec]:
         route("/api/v1/admin/matters/imports", catalogue_io.MatterImportsHandler),
         route("/api/v1/admin/matters/imports/{job_id}", catalogue_io.MatterImportHandler),
         route("/api/v1/admin/matters/export", catalogue_io.MatterExportHandler),
+        route("/api/v1/documents/slots", documents.SlotsHandler),
+        route("/api/v1/documents/{document_id}/confirm", documents.DocumentConfirmHandler),
+        route("/api/v1/documents/{document_id}", documents.DocumentHandler),
+        route("/api/v1/documents/{document_id}/download", documents.DocumentDownloadHandler),
     ]
 
 

@@ -8,16 +8,36 @@ readiness probe, so a dead S3 is reported within the probe's budget instead of a
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import TypeVar
 
 import urllib3
 from minio import Minio
+from minio.datatypes import PostPolicy
+from minio.error import S3Error
 
 T = TypeVar("T")
+_MISSING = ("NoSuchKey",)  # minio names a 404 on an object (HEAD has no error body) NoSuchKey
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectInfo:
+    size: int
+    content_type: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PostForm:
+    """A browser-style upload (`wx.uploadFile`): POST multipart/form-data to `url` with `fields` then the file."""
+
+    url: str
+    fields: dict[str, str]
 
 
 class ObjectStore:
@@ -31,6 +51,7 @@ class ObjectStore:
         secure: bool,
         max_workers: int = 16,
     ) -> None:
+        self._endpoint_url = f"{'https' if secure else 'http'}://{endpoint}"
         self._executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="s3")
         self._client = Minio(
             endpoint, access_key=access_key, secret_key=secret_key, region=region, secure=secure,
@@ -76,8 +97,8 @@ class ObjectStore:
         """Read a small object whole."""
         return await self._run(self._read, bucket, key)
 
-    def _read(self, bucket: str, key: str) -> bytes:
-        response = self._client.get_object(bucket, key)
+    def _read(self, bucket: str, key: str, offset: int = 0, length: int = 0) -> bytes:
+        response = self._client.get_object(bucket, key, offset=offset, length=length)
         try:
             return response.read()
         finally:
@@ -87,6 +108,57 @@ class ObjectStore:
     async def delete(self, bucket: str, key: str) -> None:
         """Remove an object; removing one that is already gone is not an error (S3 semantics)."""
         await self._run(self._client.remove_object, bucket, key)
+
+    # -- presigning: signed locally (the client knows its region), no request to S3 ---------------------------
+    async def presign_post(self, bucket: str, key: str, *, content_type: str, max_size: int,
+                           expires: timedelta) -> PostForm:
+        """A POST policy fixing the key, the Content-Type and a 1..max_size byte range; S3 refuses anything else."""
+        policy = PostPolicy(bucket, datetime.now(UTC) + expires)
+        policy.add_equals_condition("key", key)
+        policy.add_equals_condition("Content-Type", content_type)
+        policy.add_content_length_range_condition(1, max_size)
+        fields = await self._run(self._client.presigned_post_policy, policy)
+        form = {"key": key, "Content-Type": content_type, **fields}
+        return PostForm(url=f"{self._endpoint_url}/{bucket}", fields=form)
+
+    async def presign_put(self, bucket: str, key: str, *, expires: timedelta) -> str:
+        return await self._run(self._client.presigned_put_object, bucket, key, expires=expires)
+
+    async def presign_get(self, bucket: str, key: str, *, expires: timedelta) -> str:
+        return await self._run(self._client.presigned_get_object, bucket, key, expires=expires)
+
+    # -- reading what a client uploaded ---------------------------------------------------------------------
+    async def stat(self, bucket: str, key: str) -> ObjectInfo | None:
+        """Size and type of an object; None when there is none."""
+        return await self._run(self._stat, bucket, key)
+
+    def _stat(self, bucket: str, key: str) -> ObjectInfo | None:
+        try:
+            found = self._client.stat_object(bucket, key)
+        except S3Error as exc:
+            if exc.code in _MISSING:
+                return None
+            raise
+        return ObjectInfo(size=found.size or 0, content_type=found.content_type)
+
+    async def read_range(self, bucket: str, key: str, offset: int, length: int) -> bytes:
+        return await self._run(self._read, bucket, key, offset, length)
+
+    async def sha256(self, bucket: str, key: str) -> tuple[str, int]:
+        """SHA-256 hex digest and byte count of an object, streamed in 256 KiB chunks inside the thread pool."""
+        return await self._run(self._sha256, bucket, key)
+
+    def _sha256(self, bucket: str, key: str) -> tuple[str, int]:
+        digest, size = hashlib.sha256(), 0
+        response = self._client.get_object(bucket, key)
+        try:
+            for chunk in response.stream(256 * 1024):
+                digest.update(chunk)
+                size += len(chunk)
+        finally:
+            response.close()
+            response.release_conn()
+        return digest.hexdigest(), size
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
