@@ -29,7 +29,7 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import structlog
@@ -38,6 +38,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from accounts.errors import REFRESH_TOKEN_REUSED, SESSION_REVOKED, TOKEN_EXPIRED, TOKEN_INVALID
 from config.settings import Settings
+from core.clock import bson_time
 from core.errors import AppError
 from core.ids import new_id
 from core.mongo import Repository
@@ -59,11 +60,6 @@ def hash_refresh_token(token: str) -> str:
 def _new_refresh_token() -> str:
     return base64.urlsafe_b64encode(secrets.token_bytes(REFRESH_TOKEN_BYTES)).rstrip(b"=").decode("ascii")
 
-
-def _utc_now(now: datetime | None = None) -> datetime:
-    """Aware UTC, truncated to the millisecond BSON stores, so what we return equals what we read back."""
-    moment = (now or datetime.now(UTC)).astimezone(UTC)
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 SessionKind = Literal["person", "staff"]
@@ -196,7 +192,7 @@ class LoginSessions:
         `kind` says whose it is (a person or a staff account): each refresh endpoint rotates only its own kind.
         `auth_method` records how the login was proven (staff: `password_sms` or `wechat`); it stays with the
         session through every rotation, so a request can ask how its session began."""
-        moment = _utc_now(now)
+        moment = bson_time(now)
         token, session_id = _new_refresh_token(), new_id()
         expires = moment + self.refresh_ttl
         await self.repo.insert(
@@ -218,7 +214,7 @@ class LoginSessions:
                 "revoked_reason": None,
             }
         )
-        return RefreshGrant(session_id, person_id, token, _utc_now(expires))
+        return RefreshGrant(session_id, person_id, token, bson_time(expires))
 
     async def refresh(
         self, refresh_token: str, *, kind: SessionKind = "person", now: datetime | None = None
@@ -228,13 +224,13 @@ class LoginSessions:
         REFRESH_TOKEN_REUSED (family revoked)."""
         if not isinstance(refresh_token, str) or not _REFRESH_RE.fullmatch(refresh_token):
             raise AppError(TOKEN_INVALID)
-        moment = _utc_now(now)
+        moment = bson_time(now)
         presented, token = hash_refresh_token(refresh_token), _new_refresh_token()
         expires = moment + self.refresh_ttl
         doc = await self.repo.rotate(presented, hash_refresh_token(token), kind=kind, now=moment,
                                      expires_at=expires)
         if doc is not None:
-            return RefreshGrant(doc["_id"], doc["person_id"], token, _utc_now(expires))
+            return RefreshGrant(doc["_id"], doc["person_id"], token, bson_time(expires))
         raise await self._refusal(presented, kind, moment)
 
     async def _refusal(self, presented: str, kind: SessionKind, moment: datetime) -> AppError:
@@ -260,7 +256,7 @@ class LoginSessions:
     ) -> bool:
         """End one session; with `person_id`, only if it is that person's (removing a device from the list).
         False when there was nothing active to end (idempotent)."""
-        return await self.repo.revoke(session_id, reason="logout", now=_utc_now(now), person_id=person_id)
+        return await self.repo.revoke(session_id, reason="logout", now=bson_time(now), person_id=person_id)
 
     async def logout_everywhere(
         self, person_id: str, *, now: datetime | None = None, except_session: str | None = None,
@@ -268,28 +264,28 @@ class LoginSessions:
     ) -> int:
         """End every session of the person (all but `except_session`; only those begun by `auth_method`);
         returns how many were active."""
-        return await self.repo.revoke_person(person_id, reason=reason, now=_utc_now(now), keep=except_session,
+        return await self.repo.revoke_person(person_id, reason=reason, now=bson_time(now), keep=except_session,
                                              auth_method=auth_method)
 
     async def list_sessions(
         self, person_id: str, *, current_session_id: str | None = None, now: datetime | None = None
     ) -> list[SessionView]:
         """Active sessions, most recently seen first, flagging the caller's own."""
-        docs = await self.repo.active_for_person(person_id, now=_utc_now(now))
+        docs = await self.repo.active_for_person(person_id, now=bson_time(now))
         return [SessionView(doc["_id"], doc["device"], doc["created_at"], doc["last_seen_at"],
                             current=doc["_id"] == current_session_id) for doc in docs]
 
     async def touch(self, session_id: str, *, now: datetime | None = None) -> bool:
         """Record activity, writing at most once per TOUCH_INTERVAL (most requests cost no write)."""
-        return await self.repo.touch(session_id, now=_utc_now(now), min_interval=TOUCH_INTERVAL)
+        return await self.repo.touch(session_id, now=bson_time(now), min_interval=TOUCH_INTERVAL)
 
     async def is_session_active(self, session_id: str, *, now: datetime | None = None) -> bool:
-        return await self.repo.find_active(session_id, now=_utc_now(now)) is not None
+        return await self.repo.find_active(session_id, now=bson_time(now)) is not None
 
     async def require_active(self, session_id: str, *, now: datetime | None = None) -> str | None:
         """For the auth check after `verify_access_token`: AppError(SESSION_REVOKED) if the session ended;
         otherwise how the session began (its `auth_method`, None for sessions that do not record one)."""
-        doc = await self.repo.find_active(session_id, now=_utc_now(now))
+        doc = await self.repo.find_active(session_id, now=bson_time(now))
         if doc is None:
             raise AppError(SESSION_REVOKED)
         return doc.get("auth_method")

@@ -22,10 +22,11 @@ from accounts.scopes import Actor
 from affairs.audit import AuditRepository
 from affairs.departments import Department
 from affairs.import_checks import CatalogueLookups, ImportPlan, PlannedMatter, check_workbook
-from affairs.imports import MAX_ATTEMPTS, ImportJobRepository, ImportState, now_ms
+from affairs.imports import MAX_ATTEMPTS, ImportJobRepository, ImportState
 from affairs.matter_access import actor_id
 from affairs.matter_sheet_read import SheetIssue, parse_workbook
 from affairs.matters import edited_draft, new_matter_document, snapshot
+from core.clock import bson_time
 from core.errors import AppError
 from storage.object_store import ObjectStore
 
@@ -117,7 +118,7 @@ class ImportRunner:
                    for i in plan.items]
 
         async def write(session: AsyncClientSession) -> None:  # may run again on a transient error
-            now = now_ms()
+            now = bson_time()
             for item in plan.items:
                 if item.outcome != "unchanged":
                     await self._write_one(item, department, actor, job["_id"], now, session)

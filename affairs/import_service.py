@@ -23,9 +23,10 @@ import structlog
 from accounts.scopes import Actor
 from affairs import errors as AF
 from affairs.departments import DepartmentRepository
-from affairs.imports import IMPORT_QUEUE, IMPORT_TASK, ImportJobRepository, ImportState, active_key, now_ms
+from affairs.imports import IMPORT_QUEUE, IMPORT_TASK, ImportJobRepository, ImportState, active_key
 from affairs.matter_access import actor_id, authorize_matter_change
 from affairs.matter_sheet_write import XLSX_MEDIA_TYPE
+from core.clock import bson_time
 from core.errors import CONFLICT, SERVICE_UNAVAILABLE, VALIDATION_FAILED, AppError, FieldError
 from core.idempotency import IdempotencyRepository, StoredAnswer
 from core.ids import new_id
@@ -92,7 +93,7 @@ class MatterImports:
         job_id = new_id()
         object_key = f"tmp/matter-imports/{job_id}.xlsx"
         await self.objects.put_bytes(self.bucket, object_key, data, XLSX_MEDIA_TYPE)
-        now = now_ms()
+        now = bson_time()
         doc: dict[str, Any] = {
             "_id": job_id, "department_code": department_code, "department_name": department_name,
             "actor": actor_id(actor), "actor_department": actor.department_id, "sha256": digest,
@@ -122,6 +123,6 @@ class MatterImports:
     async def _requeue_if_lost(self, job: dict[str, Any]) -> None:
         """A process that died between creating the job and queueing it left it queued: queue it again (the
         worker's claim makes a duplicate harmless)."""
-        if job["state"] == ImportState.QUEUED and job["created_at"] < now_ms() - REQUEUE_AFTER:
+        if job["state"] == ImportState.QUEUED and job["created_at"] < bson_time() - REQUEUE_AFTER:
             log.warning("matter_import_requeued", job_id=job["_id"])
             await self.publish(IMPORT_TASK, job["_id"], queue=IMPORT_QUEUE)

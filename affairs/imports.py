@@ -15,7 +15,7 @@ key, so the same file can be tried again once the cause (a department not yet cr
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -23,6 +23,7 @@ from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
+from core.clock import bson_time
 from core.mongo import Repository
 
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
@@ -40,10 +41,6 @@ class ImportState(StrEnum):
     DONE = "done"
     FAILED = "failed"
 
-
-def now_ms() -> datetime:
-    moment = datetime.now(UTC)
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 def active_key(department_code: str, sha256: str) -> str:
@@ -74,7 +71,7 @@ class ImportJobRepository(Repository):
     async def claim(self, job_id: str) -> dict[str, Any] | None:
         """queued → validating for this worker (or a running job whose worker went silent); None when the job
         is finished, running elsewhere, or gone."""
-        now = now_ms()
+        now = bson_time()
         stale = now - LEASE
         return await self.collection.find_one_and_update(
             {"_id": job_id, "$or": [
@@ -88,7 +85,7 @@ class ImportJobRepository(Repository):
         )
 
     async def progress(self, job_id: str, state: ImportState, percent: int, **fields: Any) -> None:
-        now = now_ms()
+        now = bson_time()
         await self.collection.update_one(
             {"_id": job_id, "state": {"$in": [ImportState.VALIDATING.value, ImportState.IMPORTING.value]}},
             {"$set": {"state": state.value, "progress": percent, "heartbeat_at": now, "updated_at": now, **fields}},
@@ -96,7 +93,7 @@ class ImportJobRepository(Repository):
 
     async def finish(self, job_id: str, fields: dict[str, Any], *, session: AsyncClientSession) -> bool:
         """importing → done, inside the transaction that imported the matters."""
-        now = now_ms()
+        now = bson_time()
         done = await self.collection.update_one(
             {"_id": job_id, "state": ImportState.IMPORTING.value},
             {"$set": {**fields, "state": ImportState.DONE.value, "progress": 100, "finished_at": now,
@@ -108,7 +105,7 @@ class ImportJobRepository(Repository):
     async def fail(self, job_id: str, *, message: str, issues: list[dict[str, Any]] | None = None,
                    **fields: Any) -> None:
         """→ failed with the report (capped at MAX_REPORTED_ISSUES), releasing the file's key."""
-        now = now_ms()
+        now = bson_time()
         report = issues or []
         await self.collection.update_one(
             {"_id": job_id, "state": {"$ne": ImportState.DONE.value}},

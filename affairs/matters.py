@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -34,6 +34,7 @@ from affairs.matter_model import MatterCreate, MatterGuide
 from affairs.matter_repository import MatterRepository, MatterVersionRepository
 from affairs.published import build_version, listing_fields
 from affairs.regions import RegionRepository
+from core.clock import bson_time
 from core.errors import CONFLICT, VALIDATION_FAILED, AppError, FieldError
 
 
@@ -47,11 +48,6 @@ class Publication(StrEnum):
     PUBLISHED = "published"
     WITHDRAWN = "withdrawn"
 
-
-def _now() -> datetime:
-    """UTC now at the millisecond, as MongoDB stores it: what we return equals what a later read returns."""
-    moment = datetime.now(UTC)
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 def status_of(doc: dict[str, Any]) -> str:
@@ -117,7 +113,7 @@ class MatterAdmin:
     async def create(self, actor: Actor, raw: Any) -> dict[str, Any]:
         new, department, _ = await check_guide(raw, MatterCreate, departments=self.departments, regions=self.regions)
         authorize_matter_change(actor, department.code)
-        doc = new_matter_document(new, department.code, actor, _now())
+        doc = new_matter_document(new, department.code, actor, bson_time())
         if not await self.matters.insert(doc):
             raise AppError(AF.MATTER_CODE_TAKEN)
         await self._audit(actor, "matter.create", new.code, None, doc)
@@ -130,7 +126,7 @@ class MatterAdmin:
         if department.code != doc["department_code"]:
             raise AppError(VALIDATION_FAILED, errors=[FieldError(
                 "department_code", "DEPARTMENT_CHANGE_NOT_ALLOWED", "事项的实施部门不能更改，如需移交请联系系统管理员")])
-        now = _now()
+        now = bson_time()
         after = await self._update(doc, {"draft": edited_draft(doc, guide, actor, now)}, now)
         await self._audit(actor, "matter.edit", code, doc, after)
         return after
@@ -141,7 +137,7 @@ class MatterAdmin:
         draft = doc.get("draft")
         if not draft or draft["state"] != DraftState.DRAFT:
             raise AppError(AF.MATTER_STATE_CONFLICT, errmsg="没有待提交的草稿" if not draft else "草稿已提交审核")
-        now = _now()
+        now = bson_time()
         after = await self._update(doc, {"draft.state": DraftState.UNDER_REVIEW.value}, now)
         await self._audit(actor, "matter.submit", code, doc, after)
         return after
@@ -159,7 +155,7 @@ class MatterAdmin:
         if department is None or region is None:  # removed from the tree after the draft was checked
             raise AppError(AF.MATTER_STATE_CONFLICT, errmsg="实施部门或适用区划已不存在，请修改草稿后重新提交")
         before = doc
-        now = _now()
+        now = bson_time()
         if draft["state"] == DraftState.UNDER_REVIEW:
             doc = await self._update(doc, {"draft.state": DraftState.PUBLISHING.value}, now)
         version_doc = build_version(code, draft["version"], guide, department, region, actor_id(actor), now)
@@ -180,7 +176,7 @@ class MatterAdmin:
         authorize_matter_change(actor, doc["department_code"])
         if doc.get("publication") != Publication.PUBLISHED:
             raise AppError(AF.MATTER_STATE_CONFLICT, errmsg="只有已发布的事项可以撤回")
-        now = _now()
+        now = bson_time()
         after = await self._update(doc, {"publication": Publication.WITHDRAWN.value, "listed": False}, now)
         self.on_published_change(code)
         await self._audit(actor, "matter.withdraw", code, doc, after)

@@ -18,6 +18,7 @@ import structlog
 import urllib3
 from minio.error import MinioException
 
+from core.clock import bson_time
 from core.errors import AppError
 from core.ids import new_id
 from storage import errors as SE
@@ -31,7 +32,7 @@ from storage.document_checks import (
     describe_limit,
     sniff,
 )
-from storage.documents import DocumentRepository, DocumentState, now_ms, object_key
+from storage.documents import DocumentRepository, DocumentState, object_key
 from storage.object_store import ObjectStore
 
 log = structlog.get_logger(__name__)
@@ -82,7 +83,7 @@ class Documents:
             else:
                 url = await self.objects.presign_put(self.bucket, key, expires=SLOT_TTL)
                 fields, headers = {}, {"Content-Type": content_type}
-        now = now_ms()
+        now = bson_time()
         doc: dict[str, Any] = {
             "_id": document_id, "owner_person_id": owner, "purpose": purpose.value, "file_name": file_name,
             "declared_size": size, "content_type": content_type, "object_key": key,

@@ -8,12 +8,12 @@ The object lives at `uploads/<owner>/<id>` in the documents bucket; the bytes go
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 
+from core.clock import bson_time
 from core.mongo import Repository
 
 
@@ -22,10 +22,6 @@ class DocumentState(StrEnum):
     READY = "ready"
     REJECTED = "rejected"
 
-
-def now_ms() -> datetime:
-    moment = datetime.now(UTC)
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 def object_key(owner_person_id: str, document_id: str) -> str:
@@ -50,6 +46,6 @@ class DocumentRepository(Repository):
         """pending → ready | rejected, once: None when another confirmation got there first."""
         return await self.collection.find_one_and_update(
             {"_id": document_id, "state": DocumentState.PENDING.value},
-            {"$set": {**changes, "confirmed_at": now_ms()}},
+            {"$set": {**changes, "confirmed_at": bson_time()}},
             return_document=ReturnDocument.AFTER,
         )
