@@ -16,11 +16,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import TypeVar
+from urllib.parse import quote
 
 import urllib3
 from minio import Minio
+from minio.commonconfig import ENABLED, CopySource, Filter
 from minio.datatypes import PostPolicy
 from minio.error import S3Error
+from minio.lifecycleconfig import Expiration, LifecycleConfig, Rule
 
 T = TypeVar("T")
 _MISSING = ("NoSuchKey",)  # minio names a 404 on an object (HEAD has no error body) NoSuchKey
@@ -30,6 +33,13 @@ _MISSING = ("NoSuchKey",)  # minio names a 404 on an object (HEAD has no error b
 class ObjectInfo:
     size: int
     content_type: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    key: str
+    size: int
+    last_modified: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +92,28 @@ class ObjectStore:
                 created.append(name)
         return created
 
+    async def ensure_expiry(self, bucket: str, prefix: str, days: int) -> bool:
+        """Idempotently set a lifecycle rule expiring objects under `prefix` after `days`; True when it changed.
+        MinIO enforces it; SeaweedFS stores and returns it but does not expire objects (docs/documents.md),
+        so the clean-up job's sweep of the prefix is the guarantee and this rule a second line in production."""
+        rule_id = f"expire-{prefix.strip('/').replace('/', '-')}"
+        wanted = Rule(ENABLED, rule_filter=Filter(prefix=prefix), rule_id=rule_id, expiration=Expiration(days=days))
+        current = await self._run(self._client.get_bucket_lifecycle, bucket)
+        others = [r for r in (current.rules if current else []) if r.rule_id != rule_id]
+        mine = [r for r in (current.rules if current else []) if r.rule_id == rule_id]
+        if mine and mine[0].rule_filter.prefix == prefix and mine[0].expiration.days == days:
+            return False
+        await self._run(self._client.set_bucket_lifecycle, bucket, LifecycleConfig([*others, wanted]))
+        return True
+
+    async def expiry_days(self, bucket: str, prefix: str) -> int | None:
+        """The expiry of the lifecycle rule on exactly `prefix`, if any (to check ensure_expiry)."""
+        current = await self._run(self._client.get_bucket_lifecycle, bucket)
+        for rule in current.rules if current else []:
+            if rule.rule_filter and rule.rule_filter.prefix == prefix and rule.expiration:
+                return rule.expiration.days
+        return None
+
     async def ping(self, bucket: str | None = None) -> None:
         """Readiness: an authenticated request that must succeed (and the bucket exist); raises otherwise."""
         if bucket is None:
@@ -109,6 +141,32 @@ class ObjectStore:
         """Remove an object; removing one that is already gone is not an error (S3 semantics)."""
         await self._run(self._client.remove_object, bucket, key)
 
+    async def copy(self, bucket: str, source_key: str, target_key: str) -> bool:
+        """Server-side copy inside the bucket (no bytes through us); False when the source is missing."""
+        return await self._run(self._copy, bucket, source_key, target_key)
+
+    def _copy(self, bucket: str, source_key: str, target_key: str) -> bool:
+        try:
+            self._client.copy_object(bucket, target_key, CopySource(bucket, source_key))
+        except S3Error as exc:
+            if exc.code in _MISSING:
+                return False
+            raise
+        return True
+
+    async def list_older(self, bucket: str, prefix: str, before: datetime, *, limit: int = 1000) -> list[Listed]:
+        """Objects under `prefix` last written before `before` (at most `limit`), for the clean-up sweep."""
+        return await self._run(self._list_older, bucket, prefix, before, limit)
+
+    def _list_older(self, bucket: str, prefix: str, before: datetime, limit: int) -> list[Listed]:
+        found: list[Listed] = []
+        for item in self._client.list_objects(bucket, prefix=prefix, recursive=True):
+            if item.last_modified is not None and item.last_modified < before and not item.is_dir:
+                found.append(Listed(item.object_name or "", item.size or 0, item.last_modified))
+                if len(found) >= limit:
+                    break
+        return found
+
     # -- presigning: signed locally (the client knows its region), no request to S3 ---------------------------
     async def presign_post(self, bucket: str, key: str, *, content_type: str, max_size: int,
                            expires: timedelta) -> PostForm:
@@ -124,8 +182,17 @@ class ObjectStore:
     async def presign_put(self, bucket: str, key: str, *, expires: timedelta) -> str:
         return await self._run(self._client.presigned_put_object, bucket, key, expires=expires)
 
-    async def presign_get(self, bucket: str, key: str, *, expires: timedelta) -> str:
-        return await self._run(self._client.presigned_get_object, bucket, key, expires=expires)
+    async def presign_get(self, bucket: str, key: str, *, expires: timedelta,
+                          download_name: str | None = None, content_type: str | None = None) -> str:
+        """A GET valid for `expires`; `download_name`/`content_type` are signed into the URL, so the browser
+        saves the file under its own name and type whatever the object's stored metadata says."""
+        headers: dict[str, str | list[str] | tuple[str]] = {}
+        if download_name:
+            headers["response-content-disposition"] = f"attachment; filename*=UTF-8''{quote(download_name, safe='')}"
+        if content_type:
+            headers["response-content-type"] = content_type
+        return await self._run(self._client.presigned_get_object, bucket, key, expires=expires,
+                               response_headers=headers or None)
 
     # -- reading what a client uploaded ---------------------------------------------------------------------
     async def stat(self, bucket: str, key: str) -> ObjectInfo | None:

@@ -31,12 +31,19 @@ class DocumentOut(BaseModel):
     size: int | None = Field(description="实际字节数（确认后）")
     sha256: str | None = Field(description="文件 SHA-256（确认后）")
     reject_reason: str | None
+    metadata_removed: list[str] | None = Field(
+        description="照片确认后另存为不含位置等信息的副本（工作人员看到的即此副本）：原文件带有、已去除的信息，"
+        "如 gps、exif、xmp；非照片为 null")
+    case_id: str | None = Field(description="已用于的办件（未使用为 null）")
+    material_code: str | None = Field(description="已用于的办件材料")
     created_at: datetime
     confirmed_at: datetime | None
 
     @classmethod
     def of(cls, doc: dict[str, Any]) -> DocumentOut:
-        return cls(id=doc["_id"], **{k: doc[k] for k in cls.model_fields if k != "id"})
+        privacy = doc.get("privacy") or None
+        own = {k: doc.get(k) for k in cls.model_fields if k not in ("id", "metadata_removed")}
+        return cls(id=doc["_id"], metadata_removed=privacy["removed"] if privacy else None, **own)
 
 
 class UploadOut(BaseModel):
