@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from pymongo import IndexModel, ReturnDocument
+from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
 from core.ids import new_id
@@ -77,6 +78,31 @@ class Person:
             disabled=bool(doc.get("disabled", False)),
             created_at=doc["created_at"],
         )
+
+
+@dataclass(frozen=True, slots=True)
+class ContactPoints:
+    """Where a person or staff member can be reached: WeChat openids and the phone (still a FieldCipher token,
+    decrypted with `phone_context` only by the worker that sends the SMS)."""
+
+    id: str
+    disabled: bool = False
+    mp_openid: str | None = None
+    oa_openid: str | None = None
+    phone_cipher: str | None = field(default=None, repr=False)
+    phone_masked: str | None = None
+    phone_context: str = PHONE_CONTEXT
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any], phone_context: str) -> ContactPoints:
+        wechat, phone = doc.get("wechat") or {}, doc.get("phone") or {}
+        return cls(id=doc["_id"], disabled=bool(doc.get("disabled", False)), mp_openid=wechat.get("mp_openid"),
+                   oa_openid=wechat.get("oa_openid"), phone_cipher=phone.get("cipher"),
+                   phone_masked=phone.get("masked"), phone_context=phone_context)
+
+
+CONTACT_PROJECTION = {"disabled": 1, "wechat.mp_openid": 1, "wechat.oa_openid": 1, "phone.cipher": 1,
+                       "phone.masked": 1}
 
 
 def _unique_when_present(path: str, name: str) -> IndexModel:
@@ -161,6 +187,13 @@ class PersonRepository(Repository):
         doc = await self.collection.find_one({"_id": person_id}, {"citizen_id.index": 1})
         return ((doc or {}).get("citizen_id") or {}).get("index")
 
+    async def add_role(self, person_id: str, role: str, *, session: AsyncClientSession | None = None) -> None:
+        """Give a person role (e.g. `parent` on the first link to a child: payments/guardians.py); idempotent."""
+        await self.collection.update_one({"_id": person_id}, {"$addToSet": {"roles": role}}, session=session)
+
+    async def remove_role(self, person_id: str, role: str, *, session: AsyncClientSession | None = None) -> None:
+        await self.collection.update_one({"_id": person_id}, {"$pull": {"roles": role}}, session=session)
+
     # -- phone (accounts/phone_accounts.py encrypts, indexes and masks; these only store) ------------------------
     async def upsert_phone(self, *, encrypted: str, index: str, masked: str) -> tuple[Person, bool]:
         """The person who proved this phone, created at L1 on first sight (SMS login). Returns (person, created).
@@ -205,6 +238,22 @@ class PersonRepository(Repository):
         doc = await self.collection.find_one({"_id": person_id}, {"phone.index": 1})
         return ((doc or {}).get("phone") or {}).get("index")
 
+    async def contact_points(self, person_ids: list[str]) -> dict[str, ContactPoints]:
+        """How each person can be reached (notifications/recipients.py), in one query; missing ids are absent."""
+        cursor = self.collection.find({"_id": {"$in": person_ids}}, CONTACT_PROJECTION)
+        return {doc["_id"]: ContactPoints.from_doc(doc, PHONE_CONTEXT) async for doc in cursor}
+
 
 def _phone_doc(encrypted: str, index: str, masked: str, verified_at: datetime) -> dict[str, Any]:
     return {"cipher": encrypted, "index": index, "masked": masked, "verified_at": verified_at}
+
+
+async def sealed_identity(people: PersonRepository, person_id: str) -> dict[str, Any] | None:
+    """Name and the encrypted ID and phone numbers of a person, for forms filled from the verified profile
+    (免填写). None when the person does not exist; missing parts are simply absent."""
+    doc = await people.collection.find_one({"_id": person_id}, {"name": 1, "citizen_id": 1, "phone": 1})
+    if doc is None:
+        return None
+    cid, phone = doc.get("citizen_id") or {}, doc.get("phone") or {}
+    return {"name": doc.get("name"), "id_cipher": cid.get("cipher"), "id_masked": cid.get("masked"),
+            "phone_cipher": phone.get("cipher"), "phone_masked": phone.get("masked")}

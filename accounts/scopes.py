@@ -3,7 +3,8 @@
 Services call `authorize(actor, action, resource)` (and `visible_scope` to build list queries); handlers never
 compare roles themselves. The rules, table-tested in tests/unit/test_scopes.py:
 
-- resident / parent: read and act on what they own (`owner_person_id`), nothing else.
+- resident / parent: read and act on what they own (`owner_person_id`, or one of `owner_person_ids` when a record
+  has several owners: a bill belongs to every guardian linked to the child), nothing else.
 - staff: read and act on cases of their own department, inside their region subtree.
 - school_finance: read and act on fees of their own department (school), inside their region subtree.
 - dept_admin: read and manage staff accounts of their own department inside their region subtree, and only
@@ -15,6 +16,14 @@ compare roles themselves. The rules, table-tested in tests/unit/test_scopes.py:
   handles cases holds the `staff` role as well, with its department and region limits.
 - matters (the catalogue): a dept_admin reads and manages (create, edit, submit, publish, withdraw) the matters
   of their own department; a supervisor reads them inside their region subtree.
+- schools and fee items (payments/, docs/school-fees.md): `department_ids[0]` is the school itself (a school's
+  finance staff have the school's code as their department), the rest are the departments overseeing it. The
+  school's school_finance staff work on its roster (SCHOOL: read, act) and draft its fee items (FEE_ITEM: read,
+  manage); a dept_admin of the education department registers and edits its schools (SCHOOL: read, manage); a
+  staff member of the education or the price department reviews fee items (FEE_ITEM: read, act). The position,
+  not just membership, decides: a school_finance account of the education department itself is no school.
+- notifications (templates, their previews, delivery statistics): a sysadmin reads them; nobody else (the
+  statistics name no person, but failure reasons are operations' business, not a department's).
 - nobody manages their own account (no self-promotion, no locking oneself out); everyone may read their own.
 
 Staff roles do not imply one another (a sysadmin without `staff` handles no cases); an actor's powers are the
@@ -58,6 +67,9 @@ class Kind(StrEnum):
     PERSON = "person"  # a resident's own profile
     STAFF_ACCOUNT = "staff_account"
     MATTER = "matter"  # a matter (事项) of the catalogue and its guide
+    NOTIFICATIONS = "notifications"  # the notification pipeline's templates and delivery statistics
+    SCHOOL = "school"  # a school, its classes and its roster (students)
+    FEE_ITEM = "fee_item"  # a school's fee item (收费项目) and its joint review
 
 
 # Which staff role does a department's day-to-day work on which kind of record.
@@ -85,12 +97,14 @@ class Actor:
 @dataclass(frozen=True, slots=True)
 class Resource:
     """What is acted on. `id` is None for a record about to be created (and for lists); `roles` are, for a
-    staff account, every role it holds or is about to be given."""
+    staff account, every role it holds or is about to be given. For SCHOOL and FEE_ITEM, `department_ids` is
+    (the school, then its overseeing departments)."""
 
     kind: str
     id: str | None = None
     owner_person_id: str | None = None
     department_ids: tuple[str, ...] = ()
+    owner_person_ids: tuple[str, ...] = ()
     region_code: str | None = None
     roles: frozenset[str] = field(default_factory=frozenset)
 
@@ -126,10 +140,9 @@ def is_allowed(who: Actor, action: str, resource: Resource) -> bool:
 
 def _allowed(who: Actor, action: str, resource: Resource) -> bool:
     if not who.is_staff:
-        return (
-            who.person_id is not None and resource.owner_person_id == who.person_id
-            and action in (Action.READ, Action.ACT)
-        )
+        owner = who.person_id is not None and (
+            resource.owner_person_id == who.person_id or who.person_id in resource.owner_person_ids)
+        return owner and action in (Action.READ, Action.ACT)
     own_account = resource.kind == Kind.STAFF_ACCOUNT and resource.id is not None and resource.id == who.staff_id
     if own_account:
         return action == Action.READ  # never manage oneself
@@ -146,11 +159,31 @@ def _allowed(who: Actor, action: str, resource: Resource) -> bool:
         return False
     if resource.kind == Kind.MATTER:
         return Role.DEPT_ADMIN in roles and in_department and action in (Action.READ, Action.MANAGE)
+    if resource.kind == Kind.NOTIFICATIONS:
+        return Role.SYSADMIN in roles and action == Action.READ
+    if resource.kind in (Kind.SCHOOL, Kind.FEE_ITEM):
+        return in_region and _school_rule(who, action, resource)
     worker = _DEPARTMENT_WORK.get(resource.kind)
     return (
         worker is not None and worker in roles and action in (Action.READ, Action.ACT)
         and in_department and in_region
     )
+
+
+def _school_rule(who: Actor, action: str, resource: Resource) -> bool:
+    """SCHOOL and FEE_ITEM inside the actor's region: the school's own finance staff, or its overseers."""
+    if not resource.department_ids or who.department_id is None:
+        return False
+    school, overseers = resource.department_ids[0], resource.department_ids[1:]
+    if who.department_id == school and Role.SCHOOL_FINANCE in who.roles:
+        work = Action.ACT if resource.kind == Kind.SCHOOL else Action.MANAGE
+        return action in (Action.READ, work)
+    if who.department_id in overseers:
+        if resource.kind == Kind.SCHOOL and Role.DEPT_ADMIN in who.roles:
+            return action in (Action.READ, Action.MANAGE)
+        if resource.kind == Kind.FEE_ITEM and Role.STAFF in who.roles:
+            return action in (Action.READ, Action.ACT)
+    return False
 
 
 def _in_region(who: Actor, resource: Resource) -> bool:

@@ -23,6 +23,7 @@ from typing import Any
 
 from pymongo import ASCENDING, IndexModel, ReturnDocument
 
+from accounts.people import CONTACT_PROJECTION, ContactPoints
 from accounts.phone import CnMobile
 from accounts.regions import region_prefix
 from accounts.scopes import Actor, Kind, Resource, Visibility
@@ -164,6 +165,11 @@ class StaffRepository(Repository):
             return None
         return StaffCredentials(StaffAccount.from_doc(doc), doc["password"]["hash"],
                                 int(doc.get("failed_logins", 0)), doc.get("locked_until"))
+
+    async def contact_points(self, staff_ids: list[str]) -> dict[str, ContactPoints]:
+        """How each staff member can be reached (notifications/recipients.py), in one query."""
+        cursor = self.collection.find({"_id": {"$in": staff_ids}}, CONTACT_PROJECTION)
+        return {doc["_id"]: ContactPoints.from_doc(doc, PHONE_CONTEXT) async for doc in cursor}
 
     async def phone_cipher(self, staff_id: str) -> str | None:
         doc = await self.collection.find_one({"_id": staff_id}, {"phone.cipher": 1})

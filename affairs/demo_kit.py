@@ -169,12 +169,14 @@ def matter(code: str, name: str, *, dept: str, type: str, summary: str, basis: l
            fee: dict[str, Any] | None = None, places: list[dict[str, str]] | None = None,
            channels: dict[str, bool] | None = None, tongban: str = "local", life_events: tuple[str, ...] = (),
            themes: tuple[str, ...] = (), keywords: tuple[str, ...] = (), result_ecert: str | None = None,
-           consult: str | None = None, complaint: str = "12345") -> dict[str, Any]:
+           consult: str | None = None, complaint: str = "12345", co_departments: tuple[str, ...] = ()
+           ) -> dict[str, Any]:
     """One complete guide, as the create endpoint takes it (department code resolved from its key)."""
     department = DEPARTMENT_BY_CODE[DEPT[dept]]
     return {
         "code": code, "name": name, "type": type, "summary": summary, "legal_basis": basis,
         "department_code": department.code, "region_code": region or department.region_code,
+        "co_department_codes": [DEPT[key] for key in co_departments],
         "targets": list(targets), "conditions": conditions, "materials": materials,
         "statutory_days": statutory, "promised_days": promised, "instant": instant, "fee": fee or FREE,
         "process": process, "online_depth": depth,

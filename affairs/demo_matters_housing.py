@@ -103,6 +103,7 @@ HOUSING_MATTERS: list[dict[str, Any]] = [
         life_events=("housing",), themes=("real_estate",),
         keywords=("过户", "房产过户", "二手房", "房产证", "不动产登记"),
         form_schema=_estate_form("不动产转移登记申请", "转移登记（买卖）"),
+        co_departments=("nx_tax",),  # 契税: the tax office reviews in parallel (一窗受理、并行办理)
     ),
     matter(
         "430182-BDC-0002", "不动产首次登记（新建商品房）", dept="nx_estate", type="行政确认",

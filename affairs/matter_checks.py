@@ -34,6 +34,7 @@ async def check_guide(raw: Any, model: type[G], *, departments: DepartmentReposi
     data = raw if isinstance(raw, dict) else {}
     department = await _department(data.get("department_code"), departments, errors)
     region = await _region(data.get("region_code"), regions, errors)
+    await _co_departments(data.get("co_department_codes"), department, departments, errors)
     if department and region and not _inside(region, department):
         errors.append(FieldError("region_code", "REGION_OUTSIDE_DEPARTMENT",
                                  f"适用区划须在实施部门所在区划（{department.region_code}）之内"))
@@ -46,6 +47,20 @@ async def check_guide(raw: Any, model: type[G], *, departments: DepartmentReposi
 
 def _inside(region: Region, department: Department) -> bool:
     return region.code == department.region_code or department.region_code in region.ancestors
+
+
+async def _co_departments(codes: Any, main: Department | None, departments: DepartmentRepository,
+                          errors: list[FieldError]) -> None:
+    """Departments reviewing in parallel (并联审批) must exist and differ from the implementing one."""
+    if not isinstance(codes, list) or any(e.field.startswith("co_department_codes") for e in errors):
+        return
+    for position, code in enumerate(codes):
+        if main is not None and code == main.code:
+            errors.append(FieldError(f"co_department_codes.{position}", "DEPARTMENT_IS_MAIN",
+                                     "实施部门本身就参与审查，不必列为联办部门"))
+        elif await departments.get(code) is None:
+            errors.append(FieldError(f"co_department_codes.{position}", "DEPARTMENT_UNKNOWN",
+                                     f"没有编码为 {code} 的部门"))
 
 
 async def _department(code: Any, departments: DepartmentRepository, errors: list[FieldError]) -> Department | None:

@@ -30,6 +30,7 @@ from affairs.catalogue_tags import check_life_event, check_theme
 from affairs.ecert_types import check_ecert_type
 from affairs.form_schema import check_form_schema
 from affairs.office_phone import OfficePhone
+from storage.document_checks import Purpose
 
 MATTER_CODE_PATTERN = r"^[0-9A-Z][0-9A-Z-]{3,39}$"
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
@@ -99,6 +100,17 @@ class Material(Strict):
     form_file_key: Annotated[str, StringConstraints(pattern=r"^forms/[A-Za-z0-9._/-]{1,200}$")] | None = Field(
         None, description="空白表格或示例样表在对象存储中的键（forms/ 开头）")
     notes: Text | None = Field(None, description="填写要求或适用情形")
+    # Which kinds of upload this material takes (storage.document_checks.allowed_purposes reads it); empty, as
+    # in every guide written before the field existed, means any kind.
+    accepts: list[Purpose] = Field(default_factory=list, max_length=len(Purpose),
+                                   description="可上传的文件类型：photo 照片，pdf PDF，ofd OFD；不填为不限")
+
+    @field_validator("accepts")
+    @classmethod
+    def _accepts_unique(cls, values: list[Purpose]) -> list[Purpose]:
+        if len(set(values)) != len(values):
+            raise ValueError("不能有重复项")
+        return values
 
     @field_validator("copy_count")
     @classmethod
@@ -168,6 +180,9 @@ class MatterGuide(Strict):
     legal_basis: list[Text] = Field(min_length=1, max_length=20, description="设定依据（法律、法规、规章条款）")
     department_code: str = Field(description="实施部门的统一社会信用代码")
     region_code: str = Field(description="适用的行政区划：该区划及其下级的群众适用本事项")
+    co_department_codes: list[str] = Field(
+        default_factory=list, max_length=10,
+        description="联办部门（并联审批）：受理后与实施部门同时审查的其他部门的统一社会信用代码")
     targets: list[ServiceTarget] = Field(min_length=1, max_length=2, description="服务对象：person 自然人，company 法人")
     conditions: list[Text] = Field(min_length=1, max_length=30, description="受理条件")
     materials: list[Material] = Field(max_length=60, description="申请材料")
@@ -189,7 +204,7 @@ class MatterGuide(Strict):
     result_ecert_type: EcertCode | None = Field(None, description="办理结果对应的电子证照类型")
     form_schema: dict[str, Any] = Field(description="申请表单（JSON Schema，字段标题为中文）")
 
-    @field_validator("targets", "life_events", "themes", "keywords")
+    @field_validator("targets", "life_events", "themes", "keywords", "co_department_codes")
     @classmethod
     def _unique(cls, values: list[str]) -> list[str]:
         if len(set(values)) != len(values):

@@ -33,6 +33,7 @@ SOURCES = _labels({"applicant": "申请人自备", "government": "政府部门�
 DEPTHS = _labels({"zero_visit": "不用跑", "one_visit": "最多跑一次", "on_site": "须现场办理"})
 TONGBAN = _labels({"local": "本地办理", "city": "全市通办", "province": "全省通办", "nationwide": "跨省通办"})
 ECERTS = _labels({code: t.name for code, t in ECERT_TYPES.items()})
+UPLOAD_KINDS = _labels({"photo": "照片", "pdf": "PDF", "ofd": "OFD"})
 
 
 @dataclass(frozen=True, slots=True, eq=False)  # compared and hashed by identity: one object per column
@@ -67,6 +68,8 @@ MATTERS = Sheet("事项", None, (
     Column("实施部门编码", "department_code", K.TEXT,
            "实施部门的统一社会信用代码（18 位）；留空即导入到的部门", True, width=22),
     Column("适用区划代码", "region_code", K.TEXT, "6 / 9 / 12 位行政区划代码，须在实施部门辖区内", True, width=14),
+    Column("联办部门编码", "co_department_codes", K.LINES,
+           "并联审批的其他部门的统一社会信用代码，每行一个；没有则留空", width=22),
     Column("服务对象", "targets", K.TAGS, "自然人、法人，多个用顿号分隔", True, TARGETS, width=12),
     Column("受理条件", "conditions", K.LINES, "每行一条", True, width=36),
     Column("法定时限（工作日）", "statutory_days", K.INT, "大于 0 的整数", True, width=10),
@@ -104,6 +107,7 @@ MATERIALS = Sheet("申请材料", "materials", (
     Column("可容缺受理", "defer_allowed", K.BOOL, "是 / 否，留空为否", width=8),
     Column("空白表格文件", "form_file_key", K.TEXT, "对象存储中的键，forms/ 开头，可不填", width=20),
     Column("填写要求", "notes", K.TEXT, "可不填", width=30),
+    Column("可上传格式", "accepts", K.TAGS, "照片、PDF、OFD，多个用顿号分隔；留空为不限", False, UPLOAD_KINDS, width=14),
 ))
 
 STEPS = Sheet("办理流程", "process", (

@@ -48,7 +48,7 @@ def test_template_is_built_from_the_column_definitions() -> None:
     notes = {(row[0], row[1]) for row in book[GUIDE_SHEET_NOTE].iter_rows(min_row=2, values_only=True)}
     assert all((s.title, c.header) in notes for s in SHEETS for c in s.columns)
     depth = next(dv for dv in book["事项"].data_validations.dataValidation if "最多跑一次" in dv.formula1)
-    assert str(depth.sqref).startswith("P2:")  # 跑动次数 is the 16th column
+    assert str(depth.sqref).startswith("Q2:")  # 跑动次数 is the 17th column
 
 
 def test_every_demo_guide_survives_export_and_parse_unchanged() -> None:

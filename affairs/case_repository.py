@@ -1,0 +1,159 @@
+"""Storage of cases, their hash-chained history and their department tasks: one repository per collection.
+
+Every write of the workflow runs inside one MongoDB transaction (`Transactions.run`), so a state change, its
+history event, its task changes and its outbox events are stored together or not at all. A case carries a
+`version`; every update is conditional on the version read, so a concurrent writer loses with 409, never silently.
+Region scoping uses `region_prefix` (accounts.regions): a staff member's subtree is a prefix query on an index.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.mongo_client import AsyncMongoClient
+
+from core.mongo import Repository
+
+T = TypeVar("T")
+Session = AsyncClientSession | None
+
+
+class Transactions:
+    """Runs a unit of work in a transaction (retried by the driver on transient conflicts)."""
+
+    def __init__(self, client: AsyncMongoClient[dict[str, Any]],
+                 retry_on: type[Exception] | tuple[type[Exception], ...] = ()) -> None:
+        self.client, self.retry_on = client, retry_on
+
+    async def run(self, work: Callable[[AsyncClientSession], Awaitable[T]], *, attempts: int = 5) -> T:
+        """`work` must read what it changes through the session; it is run again (up to `attempts` times) when
+        it raises a `retry_on` error, i.e. another transaction changed the same case first."""
+        for attempt in range(1, attempts + 1):
+            try:
+                async with self.client.start_session() as session:
+                    return await session.with_transaction(work)
+            except self.retry_on:
+                if attempt == attempts:
+                    raise
+                await asyncio.sleep(random.uniform(0.005, 0.03) * attempt)  # noqa: S311 (jitter, not crypto)
+        raise AssertionError("unreachable")
+
+
+def prefix_query(prefix: str) -> dict[str, Any]:
+    return {"$regex": "^" + re.escape(prefix)}
+
+
+class CaseRepository(Repository):
+    collection_name = "cases"
+    indexes = (
+        IndexModel([("applicant_person_id", ASCENDING), ("_id", DESCENDING)], name="applicant_recent"),
+        IndexModel([("receipt_no", ASCENDING)], unique=True, name="receipt_no_unique",
+                   partialFilterExpression={"receipt_no": {"$type": "string"}}),
+        IndexModel([("department_codes", ASCENDING), ("region_prefix", ASCENDING), ("_id", DESCENDING)],
+                   name="department_region_recent"),
+    )
+
+    async def get(self, case_id: str, *, session: Session = None) -> dict[str, Any] | None:
+        return await self.collection.find_one({"_id": case_id}, session=session)
+
+    async def insert(self, doc: dict[str, Any], *, session: Session = None) -> None:
+        await self.collection.insert_one(doc, session=session)
+
+    async def update(self, case_id: str, version: int, changes: dict[str, Any], *, session: Session = None,
+                     push: dict[str, Any] | None = None) -> dict[str, Any] | None:
+        """Apply `changes` if the case is still at `version`; the new document, or None when it moved on."""
+        update: dict[str, Any] = {"$set": changes, "$inc": {"version": 1}}
+        if push:
+            update["$push"] = push
+        return await self.collection.find_one_and_update(
+            {"_id": case_id, "version": version}, update, session=session, return_document=ReturnDocument.AFTER)
+
+    async def of_applicant(self, person_id: str, *, before_id: str | None, limit: int,
+                           states: list[str] | None = None) -> list[dict[str, Any]]:
+        query: dict[str, Any] = {"applicant_person_id": person_id}
+        if before_id:
+            query["_id"] = {"$lt": before_id}
+        if states:
+            query["state"] = {"$in": states}
+        cursor = self.collection.find(query, projection=LIST_FIELDS).sort("_id", DESCENDING).limit(limit)
+        return [doc async for doc in cursor]
+
+    async def latest_form_of(self, person_id: str, matter_code: str) -> dict[str, Any] | None:
+        """The form of the applicant's latest submitted case of this matter (for pre-filling)."""
+        return await self.collection.find_one(
+            {"applicant_person_id": person_id, "matter.code": matter_code, "submitted_at": {"$ne": None}},
+            projection={"form": 1}, sort=[("_id", DESCENDING)])
+
+
+LIST_FIELDS = {"form": 0, "sealed": 0, "materials": 0, "supplements": 0}
+
+
+class CaseEventRepository(Repository):
+    """The case history (全程跟踪 and the audit chain). Ids are `<case id>:<seq>`, so a duplicate seq is refused."""
+
+    collection_name = "case_events"
+    indexes = (IndexModel([("case_id", ASCENDING), ("seq", ASCENDING)], unique=True, name="case_seq_unique"),)
+
+    async def insert(self, event: dict[str, Any], *, session: Session = None) -> None:
+        await self.collection.insert_one(event, session=session)
+
+    async def of_case(self, case_id: str) -> list[dict[str, Any]]:
+        cursor = self.collection.find({"case_id": case_id}).sort("seq", ASCENDING)
+        return [doc async for doc in cursor]
+
+
+class CaseTaskRepository(Repository):
+    """One task per department and stage (pre-review by the implementing department, review by each involved
+    department). The staff inbox reads it; claim is one conditional update, so two staff never both hold one."""
+
+    collection_name = "case_tasks"
+    indexes = (
+        IndexModel([("department_code", ASCENDING), ("state", ASCENDING), ("due_at", ASCENDING),
+                    ("_id", ASCENDING)], name="inbox"),
+        IndexModel([("assignee.staff_id", ASCENDING), ("state", ASCENDING), ("due_at", ASCENDING)],
+                   name="assignee", partialFilterExpression={"state": "claimed"}),
+        IndexModel([("case_id", ASCENDING), ("stage", ASCENDING), ("department_code", ASCENDING),
+                    ("round", ASCENDING)], unique=True, name="case_stage_department_unique"),
+        IndexModel([("state", ASCENDING), ("due_at", ASCENDING)], name="open_by_due",
+                   partialFilterExpression={"state": {"$in": ["open", "claimed"]}}),
+    )
+
+    async def insert_many(self, tasks: list[dict[str, Any]], *, session: Session = None) -> None:
+        if tasks:
+            await self.collection.insert_many(tasks, session=session)
+
+    async def get(self, task_id: str, *, session: Session = None) -> dict[str, Any] | None:
+        return await self.collection.find_one({"_id": task_id}, session=session)
+
+    async def of_case(self, case_id: str, *, session: Session = None) -> list[dict[str, Any]]:
+        cursor = self.collection.find({"case_id": case_id}, session=session).sort("_id", ASCENDING)
+        return [doc async for doc in cursor]
+
+    async def change(self, task_id: str, expect: dict[str, Any], changes: dict[str, Any], *,
+                     session: Session = None, push: dict[str, Any] | None = None) -> dict[str, Any] | None:
+        """Conditional update: only when the task still matches `expect` (e.g. open and unclaimed)."""
+        update: dict[str, Any] = {"$set": changes}
+        if push:
+            update["$push"] = push
+        return await self.collection.find_one_and_update(
+            {"_id": task_id, **expect}, update, session=session, return_document=ReturnDocument.AFTER)
+
+    async def close_open(self, case_id: str, state: str, now: datetime, *, session: Session = None,
+                         stage: str | None = None) -> int:
+        query: dict[str, Any] = {"case_id": case_id, "state": {"$in": ["open", "claimed"]}}
+        if stage:
+            query["stage"] = stage
+        result = await self.collection.update_many(query, {"$set": {"state": state, "closed_at": now}},
+                                                   session=session)
+        return result.modified_count
+
+    async def inbox(self, query: dict[str, Any], *, sort: list[tuple[str, int]], limit: int) -> list[dict[str, Any]]:
+        cursor = self.collection.find(query).sort(sort).limit(limit)
+        return [doc async for doc in cursor]
