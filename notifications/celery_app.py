@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery, signals
+from celery.schedules import crontab
 from kombu import Queue
 
 from config.logging import configure_logging
@@ -18,7 +19,10 @@ QUEUES = ("urgent", "default", "bulk")
 
 
 def create_celery(settings: Settings) -> Celery:
-    task_modules = ["notifications.tasks", "notifications.tasks_sms", "affairs.import_tasks"]
+    task_modules = ["notifications.tasks", "notifications.tasks_sms", "affairs.import_tasks",
+                    "storage.cleanup_tasks", "affairs.supervision_tasks"]
+    task_modules.append("notifications.tasks_notify")  # the notification pipeline (notifications/contract.py)
+    task_modules += ["payments.roster_tasks", "payments.bill_tasks"]  # school fees: rosters, bills
     app = Celery("zsb", broker=settings.redis_url, include=task_modules)
     app.conf.update(
         task_queues=[Queue(name) for name in QUEUES],
@@ -36,6 +40,21 @@ def create_celery(settings: Settings) -> Celery:
         worker_hijack_root_logger=False,
         beat_schedule={
             "heartbeat": {"task": "notifications.tasks.heartbeat", "schedule": 30.0, "options": {"queue": "urgent"}},
+            # The notification pipeline's safety net (notifications/sweeps.py): released, lost and stale sends;
+            # and, hourly, sent messages never confirmed within 72 h.
+            "notification-sweep": {"task": "notifications.sweep", "schedule": settings.notify_sweep_interval_s,
+                                   "options": {"queue": "urgent"}},
+            "notification-unconfirmed": {"task": "notifications.time_out_unconfirmed",
+                                         "schedule": crontab(minute=41), "options": {"queue": "bulk"}},
+            # Documents never confirmed (24 h) or never attached (30 days): storage/cleanup.py. Hourly, off the hour.
+            # Tasks crossing 80 % of their time limit or their due date: affairs/supervision.py. Every 5 minutes.
+            "case-supervision": {"task": "affairs.supervision_sweep", "schedule": 300.0,
+                                 "options": {"queue": "default"}},
+            "document-cleanup": {"task": "storage.cleanup_documents", "schedule": crontab(minute=17),
+                                 "options": {"queue": "bulk"}},
+            # Bill generations whose task was lost or whose worker died (payments/bill_tasks.py). Every 5 minutes.
+            "bill-generation-sweep": {"task": "payments.bill_tasks.sweep_bill_generation", "schedule": 300.0,
+                                      "options": {"queue": "bulk"}},
         },
     )
     return app

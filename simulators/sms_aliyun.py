@@ -6,7 +6,8 @@ TemplateCode=…&TemplateParam=…&OutId=…` with an empty body; the action and
 an endpoint of `host:port` only (no path prefix), so the simulator serves the root path, matched only when the
 request carries `x-acs-action`: Tencent Cloud's API 3.0 also posts to `/`, and will match on `X-TC-Action`.
 
-Control API under `/_sim/sms/`: `messages` (a phone's inbox, latest first), `faults`, `stats`, `reset`.
+Control API under `/_sim/sms/`: `messages` (a phone's inbox, latest first), `faults`, `templates`, `stats`,
+`reset`, and the delivery reports (SmsReport, simulators/sms_reports.py): `config`, `reports`, `reports/failures`.
 Documented with curl examples in docs/simulators.md.
 """
 
@@ -32,6 +33,7 @@ from simulators.sms_aliyun_state import (
     new_request_id,
     parse_fault,
 )
+from simulators.sms_reports import ReportSender, report_routes
 
 if TYPE_CHECKING:
     from simulators.app import Provider
@@ -145,17 +147,40 @@ class FaultsHandler(_ControlHandler):
 
 
 
+class TemplatesHandler(_ControlHandler):
+    """Templates the account has approved: `{"template_code": "SMS_…", "text": "…${name}…"}` adds one."""
+
+    def get(self) -> None:
+        self.send_json({"templates": self.sim.templates})
+
+    def post(self) -> None:
+        body = self.json_body()
+        self.sim.add_template(str(body.get("template_code") or ""), str(body.get("text") or ""))
+        self.send_json({"templates": self.sim.templates}, status=201)
+
+
+def aliyun_report_acknowledged(answer: Any) -> bool:
+    """SmsReport expects `{"code": 0, "msg": "接收成功"}` back."""
+    return isinstance(answer, dict) and answer.get("code") == 0
+
+
 def aliyun_sms_provider(settings: Settings) -> Provider:
+    from notifications.templates import default_book  # the notification templates approved at the provider
     from simulators.app import Provider
 
+    reports = ReportSender(url=settings.sim_sms_aliyun_report_url, delay_ms=settings.sim_sms_report_delay_ms,
+                           acknowledged=aliyun_report_acknowledged)
     sim = AliyunSmsState(
         {settings.sms_aliyun_access_key_id: settings.sms_aliyun_access_key_secret.get_secret_value()},
         sign_names={settings.sms_sign_name},
-        templates={settings.sms_template_login: LOGIN_TEMPLATE_TEXT},
+        templates={**default_book().sms_texts("aliyun"), settings.sms_template_login: LOGIN_TEMPLATE_TEXT},
+        reports=reports,
     )
     kwargs = {"sim": sim}
     routes: list[Any] = [(ActionHeaderMatches("x-acs-action"), RpcHandler, kwargs)]
-    control = {"messages": MessagesHandler, "faults": FaultsHandler, "stats": StatsHandler, "reset": ResetHandler}
+    control = {"messages": MessagesHandler, "faults": FaultsHandler, "templates": TemplatesHandler,
+               "stats": StatsHandler, "reset": ResetHandler}
     routes += [(f"/_sim/sms/{name}", handler, kwargs) for name, handler in control.items()]
+    routes += report_routes("sms", reports, ("MK:0001", "用户接收失败"))
     return Provider(name="sms", description="Aliyun SMS SendSms, ACS3-signed (POST / with x-acs-action)",
                     routes=routes)

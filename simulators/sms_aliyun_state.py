@@ -21,6 +21,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from simulators.sms_reports import ReportSender
 
 ALGORITHM = "ACS3-HMAC-SHA256"
 API_VERSION = "2017-05-25"
@@ -30,6 +33,7 @@ _AUTH_RE = re.compile(r"^(\S+) Credential=([^,]+),SignedHeaders=([^,]+),Signatur
 _MAINLAND_RE = re.compile(r"^(?:\+86|0086|86)?(1[3-9]\d{9})$")
 _VARIABLE_RE = re.compile(r"\$\{(\w+)\}")
 _CODE_RE = re.compile(r"^[A-Za-z][\w.]{2,80}$")
+SHANGHAI = ZoneInfo("Asia/Shanghai")  # report times are Beijing time, as Aliyun writes them
 
 # The Message Aliyun sends with each Code (its wording, Chinese for the isv.* business codes).
 MESSAGES = {
@@ -123,13 +127,18 @@ def parse_fault(body: Mapping[str, Any]) -> Fault:
 
 
 class AliyunSmsState:
-    def __init__(self, access_keys: Mapping[str, str], sign_names: set[str], templates: Mapping[str, str]) -> None:
+    def __init__(self, access_keys: Mapping[str, str], sign_names: set[str], templates: Mapping[str, str],
+                 reports: ReportSender | None = None) -> None:
         self.access_keys = dict(access_keys)  # AccessKey id -> secret
         self.sign_names = set(sign_names)
-        self.templates = dict(templates)  # TemplateCode -> text with ${variables}
+        self.default_templates = dict(templates)  # TemplateCode -> text with ${variables}
+        self.reports = reports  # SmsReport delivery reports (simulators/sms_reports.py)
         self.reset()
 
     def reset(self) -> None:
+        self.templates = dict(self.default_templates)
+        if self.reports is not None:
+            self.reports.reset()
         self.inbox: list[dict[str, Any]] = []  # every delivered message, oldest first
         self.nonces: dict[str, float] = {}
         self.faults: list[Fault] = []
@@ -201,14 +210,37 @@ class AliyunSmsState:
         values = json.loads(params.get("TemplateParam") or "{}")
         text = f"【{params['SignName']}】" + _VARIABLE_RE.sub(
             lambda m: values[m[1]], self.templates[params["TemplateCode"]])
+        sent_at = time.time()
         for number in params["PhoneNumbers"].split(","):
+            phone = mainland_e164(number)
             self.inbox.append({
-                "phone": mainland_e164(number), "sign_name": params["SignName"],
+                "phone": phone, "sign_name": params["SignName"],
                 "template_code": params["TemplateCode"], "params": values, "text": text, "biz_id": biz_id,
                 "out_id": params.get("OutId"), "request_id": request_id,
-                "sent_at": datetime.fromtimestamp(time.time(), UTC).isoformat(),
+                "sent_at": datetime.fromtimestamp(sent_at, UTC).isoformat(),
             })
+            if self.reports is not None and phone is not None:
+                self._report(phone, text, biz_id, params.get("OutId") or "", sent_at)
         return {**self._answer("OK", request_id), "BizId": biz_id}
+
+    def _report(self, phone: str, text: str, biz_id: str, out_id: str, sent_at: float) -> None:
+        """An SmsReport entry: Beijing times, `DELIVERED` or the forced failure, size in billed parts."""
+        assert self.reports is not None
+        failure = self.reports.take_failure(phone)
+        stamp = "%Y-%m-%d %H:%M:%S"
+        self.reports.schedule({
+            "phone_number": phone.removeprefix("+86"),
+            "send_time": datetime.fromtimestamp(sent_at, SHANGHAI).strftime(stamp),
+            "report_time": datetime.fromtimestamp(sent_at + self.reports.delay_ms / 1000, SHANGHAI).strftime(stamp),
+            "success": failure is None, "err_code": failure[0] if failure else "DELIVERED",
+            "err_msg": failure[1] if failure else "用户接收成功",
+            "sms_size": str(1 if len(text) <= 70 else -(-len(text) // 67)), "biz_id": biz_id, "out_id": out_id,
+        })
+
+    def add_template(self, code: str, text: str) -> None:
+        if not _CODE_RE.match(code) or not text:
+            raise ValueError("template_code must look like SMS_123456 and text be non-empty (variables ${name})")
+        self.templates[code] = text
 
     def _refusal(self, params: Mapping[str, str]) -> str | None:
         numbers = params["PhoneNumbers"].split(",")
@@ -246,6 +278,8 @@ class AliyunSmsState:
         return [m for m in reversed(self.inbox) if phone_e164 is None or m["phone"] == phone_e164]
 
     def stats(self) -> dict[str, Any]:
+        reports = self.reports.stats() if self.reports is not None else {}
         return {"requests": self.requests, "delivered": len(self.inbox), "answered": dict(self.answered),
                 "rejected": dict(self.rejected), "faults_served": self.faults_served,
-                "faults_pending": [f.describe() for f in self.faults], "nonces_remembered": len(self.nonces)}
+                "faults_pending": [f.describe() for f in self.faults], "nonces_remembered": len(self.nonces),
+                **reports}

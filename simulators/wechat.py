@@ -57,6 +57,9 @@ class WeChatApiHandler(_SimHandler):
         self.closed.set()
 
     async def get(self) -> None:
+        await self.serve()
+
+    async def serve(self) -> None:
         self.sim.calls[self.api_path] += 1
         fault = self.sim.next_fault(self.api_path)
         if fault is not None and fault.delay_ms:
@@ -227,8 +230,9 @@ class FaultsHandler(_ControlHandler):
     def post(self) -> None:
         body = self.body()
         path = normalize_path(str(body.get("path", "")))
-        if path not in API_PATHS:
-            raise ControlError(f"path must be one of {sorted(API_PATHS)}")
+        paths = {h.api_path for h in api_handlers()}
+        if path not in paths:
+            raise ControlError(f"path must be one of {sorted(paths)}")
         times = int(body.get("times", 1))
         errcode = body.get("errcode")
         status = body.get("http_status")
@@ -268,6 +272,13 @@ API_HANDLERS: tuple[type[WeChatApiHandler], ...] = (
 API_PATHS = frozenset(h.api_path for h in API_HANDLERS)
 
 
+def api_handlers() -> tuple[type[WeChatApiHandler], ...]:
+    """Every WeChat API the simulator serves: the ones above plus the message sends (simulators/wechat_messages.py)."""
+    from simulators.wechat_messages import MESSAGE_HANDLERS
+
+    return API_HANDLERS + MESSAGE_HANDLERS
+
+
 def normalize_path(path: str) -> str:
     """`/wechat/sns/jscode2session`, `/sns/jscode2session` and `sns/jscode2session` name the same API."""
     path = "/" + path.strip().lstrip("/")
@@ -276,14 +287,16 @@ def normalize_path(path: str) -> str:
 
 def wechat_provider(settings: Settings) -> Provider:
     from simulators.app import Provider
+    from simulators.wechat_messages import messaging_control_routes
 
     sim = WeChatSimState([
         SimApp("miniprogram", settings.wechat_mp_appid, settings.wechat_mp_secret.get_secret_value()),
         SimApp("official_account", settings.wechat_oa_appid, settings.wechat_oa_secret.get_secret_value()),
     ])
     kwargs = {"sim": sim}
-    routes: list[Any] = [(PREFIX + h.api_path, h, kwargs) for h in API_HANDLERS]
+    routes: list[Any] = [(PREFIX + h.api_path, h, kwargs) for h in api_handlers()]
     routes.append((PREFIX + "/connect/oauth2/authorize", AuthorizeHandler, kwargs))
+    routes += messaging_control_routes(sim)
     control = {
         "codes": CodesHandler, "current_person": CurrentPersonHandler, "faults": FaultsHandler,
         "stats": StatsHandler, "reset": ResetHandler, "clock": ClockHandler, "config": ConfigHandler,
@@ -292,6 +305,7 @@ def wechat_provider(settings: Settings) -> Provider:
     routes += [(f"/_sim/wechat/{name}", handler, kwargs) for name, handler in control.items()]
     return Provider(
         name="wechat",
-        description="WeChat mini-program login, access tokens and official-account web OAuth (under /wechat)",
+        description="WeChat mini-program login, access tokens, official-account web OAuth, subscribe and template "
+                    "messages (under /wechat)",
         routes=routes,
     )

@@ -107,6 +107,8 @@ class Fault:
 class WeChatSimState:
     def __init__(self, apps: list[SimApp]) -> None:
         self.apps = {app.appid: app for app in apps}
+        # Parts kept in their own modules (messaging): reset and counted with the rest; each has reset() and stats().
+        self.extensions: list[Any] = []
         self.reset()
 
     def reset(self) -> None:
@@ -124,6 +126,8 @@ class WeChatSimState:
         self.calls: Counter[str] = Counter()
         self.issued: Counter[str] = Counter()
         self.tokens_by_appid: Counter[str] = Counter()
+        for extension in self.extensions:
+            extension.reset()
 
     def now(self) -> float:
         return time.time() + self.clock_offset
@@ -302,7 +306,11 @@ class WeChatSimState:
         return fault
 
     def stats(self) -> dict[str, Any]:
+        extra: dict[str, Any] = {}
+        for extension in self.extensions:
+            extra.update(extension.stats())
         return {
+            **extra,
             "calls": dict(self.calls),
             "codes_minted": self.issued["codes"],
             "sessions_issued": self.issued["sessions"],

@@ -14,13 +14,23 @@ from wechat.errors import (
     InvalidAccessToken,
     InvalidCode,
     InvalidCredentials,
+    InvalidOpenid,
+    InvalidPage,
+    InvalidTemplateData,
+    InvalidTemplateId,
+    NotFollower,
     OAuthStateError,
+    QuotaExceeded,
     RateLimited,
+    SubscriptionRefused,
     TransportError,
     WeChatError,
+    is_transient,
 )
 from wechat.miniprogram import MiniProgram, Session
 from wechat.oauth import AuthorizeRequest, OAuthResult, OfficialAccountOAuth, UserInfo
+from wechat.official_account import OfficialAccount
+from wechat.subscribe import SubscribeMessages
 
 __all__ = [
     "AccessTokenManager",
@@ -32,14 +42,24 @@ __all__ = [
     "InvalidAccessToken",
     "InvalidCode",
     "InvalidCredentials",
+    "InvalidOpenid",
+    "InvalidPage",
+    "InvalidTemplateData",
+    "InvalidTemplateId",
+    "NotFollower",
     "MiniProgram",
     "OAuthResult",
     "OAuthStateError",
+    "OfficialAccount",
     "OfficialAccountOAuth",
+    "QuotaExceeded",
     "RateLimited",
     "Session",
+    "SubscribeMessages",
+    "SubscriptionRefused",
     "TransportError",
     "UserInfo",
     "WeChatClients",
     "WeChatError",
+    "is_transient",
 ]

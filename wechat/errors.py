@@ -63,6 +63,48 @@ class InvalidCredentials(WeChatError):
     errcodes = (40013, 40125)
 
 
+class InvalidOpenid(WeChatError):
+    """The openid is empty, malformed or not a user of this app (subscribe and template messages)."""
+
+    errcodes = (40003,)
+
+
+class InvalidTemplateId(WeChatError):
+    """The template id is empty or not one of this app's templates: configuration, never retried."""
+
+    errcodes = (40037,)
+
+
+class InvalidTemplateData(WeChatError):
+    """A data field is empty or breaks its kind's rule; WeChat's errmsg names the field (`data.thing1.value`)."""
+
+    errcodes = (47003,)
+
+
+class InvalidPage(WeChatError):
+    """The subscribe message's `page` is not a page of the released mini-program."""
+
+    errcodes = (41030,)
+
+
+class SubscriptionRefused(WeChatError):
+    """No grant left for this (person, template): never granted, refused, used up or cancelled (43101)."""
+
+    errcodes = (43101,)
+
+
+class NotFollower(WeChatError):
+    """Template messages reach followers of the official account only (43004 `require subscribe`)."""
+
+    errcodes = (43004,)
+
+
+class QuotaExceeded(WeChatError):
+    """The app's daily quota for this API is used up (45009): temporary, but not before tomorrow."""
+
+    errcodes = (45009,)
+
+
 class TransportError(WeChatError):
     """No usable answer: connection refused, timeout, non-200 status or a body that is not JSON."""
 
@@ -92,9 +134,20 @@ class OAuthStateError(Exception):
 
 _BY_ERRCODE: dict[int, type[WeChatError]] = {
     code: cls
-    for cls in (InvalidCode, CodeAlreadyUsed, RateLimited, HighRiskUser, Busy, InvalidAccessToken, InvalidCredentials)
+    for cls in (InvalidCode, CodeAlreadyUsed, RateLimited, HighRiskUser, Busy, InvalidAccessToken, InvalidCredentials,
+                InvalidOpenid, InvalidTemplateId, InvalidTemplateData, InvalidPage, SubscriptionRefused, NotFollower,
+                QuotaExceeded)
     for code in cls.errcodes
 }
+
+# Failures where the same message may go through later (WeChat busy or unreachable, our token refresh stuck,
+# throttled): a notification task retries these with backoff. Everything else is final for this message.
+TRANSIENT: tuple[type[WeChatError], ...] = (Busy, TransportError, AccessTokenUnavailable, RateLimited, QuotaExceeded)
+
+
+def is_transient(error: WeChatError) -> bool:
+    """True when retrying the same call later may succeed; False for refusals about this person or message."""
+    return isinstance(error, TRANSIENT)
 
 
 def error_for(errcode: int, errmsg: str) -> WeChatError:

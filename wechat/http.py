@@ -66,8 +66,9 @@ class WeChatHttp:
     ) -> dict[str, Any]:
         """One call, no retry. Returns the JSON object; raises the mapped WeChatError or TransportError."""
         content = None if body is None else json.dumps(body, ensure_ascii=False).encode()
+        headers = None if content is None else {"Content-Type": "application/json; charset=utf-8"}
         try:
-            response = await self.client.request(method, path, params=params, content=content)
+            response = await self.client.request(method, path, params=params, content=content, headers=headers)
         except httpx.TimeoutException as exc:
             raise TransportError(f"timeout calling {path}: {type(exc).__name__}") from exc
         except httpx.HTTPError as exc:

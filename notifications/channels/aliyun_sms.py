@@ -64,7 +64,8 @@ class AliyunSms:
         self._runtime = RuntimeOptions(autoretry=False, read_timeout=timeout_ms, connect_timeout=timeout_ms)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> AliyunSms:
+    def from_settings(cls, settings: Settings, *, templates: Mapping[str, str] | None = None) -> AliyunSms:
+        """`templates`: more logical names → TemplateCode (the notification templates) besides the login code."""
         config = open_api_models.Config(
             endpoint=settings.sms_aliyun_endpoint,
             protocol=settings.sms_aliyun_protocol,
@@ -72,7 +73,8 @@ class AliyunSms:
             access_key_secret=settings.sms_aliyun_access_key_secret.get_secret_value(),
         )
         return cls(Client(config), sign_name=settings.sms_sign_name,
-                   templates={LOGIN_CODE: settings.sms_template_login}, timeout_s=settings.sms_timeout_s)
+                   templates={**(templates or {}), LOGIN_CODE: settings.sms_template_login},
+                   timeout_s=settings.sms_timeout_s)
 
     def send(self, message: SmsMessage) -> SmsResult:
         template_code = self._templates.get(message.template)

@@ -1,4 +1,4 @@
-"""Drive the Aliyun SMS simulator's control API (`/_sim/sms/`) from tests: read a phone's inbox, inject faults.
+"""Drive the SMS simulators' control APIs (`/_sim/sms/` Aliyun, `/_sim/sms-tencent/`) from tests: inboxes, faults, reports.
 
 Also helpers for the login-code service: random test phones, and lifting the 60 s resend cooldown (tests cannot
 wait a minute; the key name is derived exactly as accounts.sms_codes derives it).
@@ -31,11 +31,14 @@ async def lift_cooldown(redis: aioredis.Redis, settings: Settings, phone_e164: s
 
 
 class SmsSim:
-    def __init__(self, client: httpx.AsyncClient) -> None:
+    """One SMS simulator's control API: `/_sim/sms` (Aliyun, the default) or `/_sim/sms-tencent`."""
+
+    def __init__(self, client: httpx.AsyncClient, prefix: str = "/_sim/sms") -> None:
         self.client = client
+        self.prefix = prefix
 
     async def messages(self, phone: str | None = None) -> list[dict[str, Any]]:
-        response = await self.client.get("/_sim/sms/messages", params={"phone": phone} if phone else {})
+        response = await self.client.get(f"{self.prefix}/messages", params={"phone": phone} if phone else {})
         response.raise_for_status()
         return response.json()["messages"]
 
@@ -51,24 +54,36 @@ class SmsSim:
             await asyncio.sleep(0.1)
 
     async def fault(self, **fault: Any) -> dict[str, Any]:
-        response = await self.client.post("/_sim/sms/faults", json=fault)
+        response = await self.client.post(f"{self.prefix}/faults", json=fault)
         response.raise_for_status()
         return response.json()
 
     async def stats(self) -> dict[str, Any]:
-        response = await self.client.get("/_sim/sms/stats")
+        response = await self.client.get(f"{self.prefix}/stats")
         response.raise_for_status()
         return response.json()
 
     async def reset(self) -> None:
-        (await self.client.post("/_sim/sms/reset")).raise_for_status()
+        (await self.client.post(f"{self.prefix}/reset")).raise_for_status()
+
+    async def report_to(self, url: str, delay_ms: int = 0) -> None:
+        """Post delivery reports to `url` from now on (until reset)."""
+        body = {"report_url": url, "report_delay_ms": delay_ms}
+        (await self.client.post(f"{self.prefix}/config", json=body)).raise_for_status()
+
+    async def fail_next_report(self, phone: str, **failure: Any) -> None:
+        response = await self.client.post(f"{self.prefix}/reports/failures", json={"phone": phone, **failure})
+        response.raise_for_status()
+
+    async def add_template(self, **template: str) -> None:
+        (await self.client.post(f"{self.prefix}/templates", json=template)).raise_for_status()
 
 
 @asynccontextmanager
-async def fresh_sms_sim(base_url: str) -> AsyncIterator[SmsSim]:
+async def fresh_sms_sim(base_url: str, prefix: str = "/_sim/sms") -> AsyncIterator[SmsSim]:
     """Reset before and after, so a pending fault never leaks into the next test."""
     async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
-        sim = SmsSim(client)
+        sim = SmsSim(client, prefix)
         await sim.reset()
         try:
             yield sim

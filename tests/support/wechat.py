@@ -48,6 +48,27 @@ class SimControl:
     async def set_person(self, **person: Any) -> dict[str, Any]:
         return await self._post("current_person", person)
 
+    async def grant(self, template_id: str, **person_and_options: Any) -> dict[str, Any]:
+        """The person taps "allow" (or `decision="reject"`) for a subscribe template in the mini-program."""
+        return await self._post("subscribe-grants", {"template_id": template_id, **person_and_options})
+
+    async def grants(self, **person: str) -> list[dict[str, Any]]:
+        response = await self.client.get("/_sim/wechat/subscribe-grants", params=person)
+        response.raise_for_status()
+        return response.json()["grants"]
+
+    async def follow(self, **person: Any) -> dict[str, Any]:
+        return await self._post("followers", person)
+
+    async def unfollow(self, **person: str) -> None:
+        (await self.client.delete("/_sim/wechat/followers", params=person)).raise_for_status()
+
+    async def messages(self, **person: str) -> list[dict[str, Any]]:
+        """What the person received (subscribe and template messages), latest first."""
+        response = await self.client.get("/_sim/wechat/messages", params=person)
+        response.raise_for_status()
+        return response.json()["messages"]
+
     async def authorize(self, url: str, **sim_params: str) -> dict[str, str]:
         """Open an authorize URL as the phone would; returns the callback's query (`code`, `state`)."""
         url = url.split("#", 1)[0]  # the fragment never reaches the server

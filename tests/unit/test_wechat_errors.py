@@ -9,11 +9,19 @@ from wechat.errors import (
     InvalidAccessToken,
     InvalidCode,
     InvalidCredentials,
+    InvalidOpenid,
+    InvalidPage,
+    InvalidTemplateData,
+    InvalidTemplateId,
+    NotFollower,
     OAuthStateError,
+    QuotaExceeded,
     RateLimited,
+    SubscriptionRefused,
     TransportError,
     WeChatError,
     error_for,
+    is_transient,
 )
 
 
@@ -21,6 +29,8 @@ from wechat.errors import (
     (40029, InvalidCode), (40163, CodeAlreadyUsed), (45011, RateLimited), (40226, HighRiskUser), (-1, Busy),
     (40001, InvalidAccessToken), (42001, InvalidAccessToken), (40014, InvalidAccessToken),
     (40013, InvalidCredentials), (40125, InvalidCredentials),
+    (40003, InvalidOpenid), (40037, InvalidTemplateId), (47003, InvalidTemplateData), (41030, InvalidPage),
+    (43101, SubscriptionRefused), (43004, NotFollower), (45009, QuotaExceeded),
 ])
 def test_known_errcodes(errcode: int, kind: type[WeChatError]) -> None:
     error = error_for(errcode, "msg, rid: 1-2-3")
@@ -30,8 +40,8 @@ def test_known_errcodes(errcode: int, kind: type[WeChatError]) -> None:
 
 
 def test_unknown_errcode_keeps_the_number() -> None:
-    error = error_for(47003, "argument invalid! data.thing1.value")
-    assert type(error) is WeChatError and error.errcode == 47003
+    error = error_for(48001, "api unauthorized")
+    assert type(error) is WeChatError and error.errcode == 48001
 
 
 def test_transport_error_has_no_errcode() -> None:
@@ -42,3 +52,9 @@ def test_transport_error_has_no_errcode() -> None:
 def test_state_error_is_not_a_wechat_error() -> None:
     error = OAuthStateError("already_used")
     assert not isinstance(error, WeChatError) and error.reason == "already_used"
+
+
+def test_transient_failures_are_told_apart_from_refusals() -> None:
+    assert all(is_transient(error_for(code, "")) for code in (-1, 45011, 45009))
+    assert is_transient(TransportError("HTTP 502", status=502))
+    assert not any(is_transient(error_for(code, "")) for code in (43101, 43004, 40003, 40037, 47003, 41030, 40001))

@@ -1,0 +1,241 @@
+"""Notification messages: one document per event × recipient × channel, and every change of its delivery state.
+
+The unique `dedup` key (`<event id>:<recipient kind>:<recipient id>:<channel>`) is what makes the pipeline
+idempotent: an event dispatched twice, a task delivered twice or a worker that dies and is replaced can only
+meet the message already recorded, never make a second one. Sending is guarded by a claim: `created` (or a
+`sending` whose lease ran out) → `sending` in one atomic update, so exactly one worker sends at a time.
+Every transition is filtered on the state it leaves, so a late writer (a slow worker, a report that arrives
+before the worker recorded `sent`) never moves a message backwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from pymongo import ASCENDING, IndexModel, ReturnDocument, UpdateOne
+from pymongo.errors import BulkWriteError
+
+from core.clock import bson_time
+from core.mongo import Repository
+from notifications.states import FAILURES, REPORTABLE, State
+
+HISTORY_KEPT = 20
+
+
+def dedup_key(event_id: str, kind: str, recipient_id: str, channel: str) -> str:
+    return f"{event_id}:{kind}:{recipient_id}:{channel}"
+
+
+def _step(state: State, moment: datetime, reason: str | None = None) -> dict[str, Any]:
+    return {"$each": [{"state": state.value, "at": moment, **({"reason": reason} if reason else {})}],
+            "$slice": -HISTORY_KEPT}
+
+
+async def insert_ignoring_duplicates(collection: Any, docs: list[dict[str, Any]]) -> int:
+    """Insert what is new; documents whose unique key exists already are the idempotent case, not an error."""
+    if not docs:
+        return 0
+    try:
+        result = await collection.insert_many(docs, ordered=False)
+        return len(result.inserted_ids)
+    except BulkWriteError as exc:
+        others = [e for e in exc.details.get("writeErrors", []) if e.get("code") != 11000]
+        if others:
+            raise
+        return int(exc.details.get("nInserted", 0))
+
+
+class MessageRepository(Repository):
+    collection_name = "notification_messages"
+    indexes = (
+        IndexModel([("dedup", ASCENDING)], unique=True, name="dedup_unique"),
+        IndexModel([("event_id", ASCENDING), ("state", ASCENDING)], name="by_event"),
+        IndexModel([("due_at", ASCENDING)], name="created_due", partialFilterExpression={"state": "created"}),
+        IndexModel([("lease_until", ASCENDING)], name="sending_lease", partialFilterExpression={"state": "sending"}),
+        IndexModel([("sent_at", ASCENDING)], name="sent_unconfirmed", partialFilterExpression={"state": "sent"}),
+        IndexModel([("provider_ref", ASCENDING)], name="provider_ref",
+                   partialFilterExpression={"provider_ref": {"$type": "string"}}),
+        IndexModel([("state", ASCENDING), ("channel", ASCENDING)], name="by_state_channel"),
+    )
+
+    async def insert_new(self, docs: list[dict[str, Any]]) -> set[str]:
+        """Record messages; returns the ids actually inserted (a duplicate dedup key keeps the first one)."""
+        if not docs:
+            return set()
+        try:
+            await self.collection.insert_many(docs, ordered=False)
+            return {d["_id"] for d in docs}
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if any(e.get("code") != 11000 for e in errors):
+                raise
+            failed = {e["index"] for e in errors}
+            return {d["_id"] for i, d in enumerate(docs) if i not in failed}
+
+    async def get(self, message_id: str) -> dict[str, Any] | None:
+        return await self.collection.find_one({"_id": message_id})
+
+    async def by_dedup(self, key: str) -> dict[str, Any] | None:
+        return await self.collection.find_one({"dedup": key})
+
+    async def for_event(self, event_id: str) -> list[dict[str, Any]]:
+        return [doc async for doc in self.collection.find({"event_id": event_id}).sort("_id", ASCENDING)]
+
+    async def for_events(self, event_ids: list[str]) -> list[dict[str, Any]]:
+        return [doc async for doc in self.collection.find({"event_id": {"$in": event_ids}})]
+
+    async def events_with_messages(self, event_ids: list[str]) -> set[str]:
+        return set(await self.collection.distinct("event_id", {"event_id": {"$in": event_ids}}))
+
+    async def sendable_of_event(self, event_id: str, now: datetime) -> list[str]:
+        """Ids of the event's messages waiting to be sent now (after a crash or a second dispatch)."""
+        query = {"event_id": event_id, "$or": [
+            {"state": State.CREATED.value, "due_at": {"$lte": now}},
+            {"state": State.SENDING.value, "lease_until": {"$lt": now}},
+        ]}
+        return [doc["_id"] async for doc in self.collection.find(query, {"_id": 1})]
+
+    # -- the claim and the send's outcome --------------------------------------------------------------------
+    async def claim(self, message_id: str, *, now: datetime, lease_s: float) -> dict[str, Any] | None:
+        """Take the message for sending: it was waiting and due, or its last sender's lease ran out. None when
+        another worker has it, it is not due yet, or it is already past sending."""
+        moment = bson_time(now)
+        return await self.collection.find_one_and_update(
+            {"_id": message_id, "$or": [
+                {"state": State.CREATED.value, "due_at": {"$lte": moment}},
+                {"state": State.SENDING.value, "lease_until": {"$lt": moment}},
+            ]},
+            {"$set": {"state": State.SENDING.value, "lease_until": moment + timedelta(seconds=lease_s),
+                      "sending_at": moment, "updated_at": moment, "queued_at": None},
+             "$inc": {"attempts": 1}, "$push": {"history": _step(State.SENDING, moment)}},
+            return_document=ReturnDocument.AFTER,
+        )
+
+    async def record_sent(self, message_id: str, *, provider: str, provider_ref: str, delivered: bool,
+                          now: datetime) -> bool:
+        """The provider accepted it: `sent` (an SMS awaits its report) or `delivered` (WeChat answers for it)."""
+        moment = bson_time(now)
+        state = State.DELIVERED if delivered else State.SENT
+        fields: dict[str, Any] = {"state": state.value, "provider": provider, "provider_ref": provider_ref,
+                                  "sent_at": moment, "updated_at": moment, "lease_until": None,
+                                  "reason": None, "detail": None}
+        if delivered:
+            fields["delivered_at"] = moment
+        result = await self.collection.update_one(
+            {"_id": message_id, "state": State.SENDING.value},
+            {"$set": fields, "$push": {"history": _step(state, moment)}},
+        )
+        if result.modified_count == 0:  # a report got here first: keep its verdict, add what we know
+            await self.collection.update_one(
+                {"_id": message_id, "provider_ref": None},
+                {"$set": {"provider": provider, "provider_ref": provider_ref, "sent_at": moment}},
+            )
+        return result.modified_count == 1
+
+    async def record_retry(self, message_id: str, *, due_at: datetime, reason: str, code: str, detail: str,
+                           now: datetime) -> bool:
+        """A transient failure: back to `created`, due again at `due_at` (the backoff)."""
+        moment = bson_time(now)
+        result = await self.collection.update_one(
+            {"_id": message_id, "state": State.SENDING.value},
+            {"$set": {"state": State.CREATED.value, "due_at": bson_time(due_at), "reason": reason,
+                      "provider_code": code, "detail": detail[:300], "lease_until": None, "updated_at": moment,
+                      "queued_at": moment},
+             "$push": {"history": _step(State.CREATED, moment, reason)}},
+        )
+        return result.modified_count == 1
+
+    async def record_failure(self, message_id: str, state: State, *, reason: str, code: str = "", detail: str = "",
+                             provider: str | None = None, now: datetime) -> bool:
+        moment = bson_time(now)
+        fields: dict[str, Any] = {"state": state.value, "reason": reason, "provider_code": code,
+                                  "detail": detail[:300], "failed_at": moment, "updated_at": moment,
+                                  "lease_until": None}
+        if provider:
+            fields["provider"] = provider
+        result = await self.collection.update_one(
+            {"_id": message_id, "state": State.SENDING.value},
+            {"$set": fields, "$push": {"history": _step(state, moment, reason)}},
+        )
+        return result.modified_count == 1
+
+    async def set_grant_taken(self, message_id: str) -> None:
+        await self.collection.update_one({"_id": message_id}, {"$set": {"grant_taken": True}})
+
+    # -- provider status reports -----------------------------------------------------------------------------
+    async def apply_reports(self, reports: Iterable[dict[str, Any]], *, now: datetime) -> int:
+        """Each report `{ref, message_id?, state, code, at}` moves a sending/sent message to its final state.
+        Matched on the provider's id of the send (and our id when the provider echoes it back); a report for
+        a message already final changes nothing (providers resend reports)."""
+        moment = bson_time(now)
+        ops = []
+        for report in reports:
+            query: dict[str, Any] = {"provider_ref": report["ref"], "state": {"$in": [s.value for s in REPORTABLE]}}
+            if report.get("message_id"):
+                query = {"_id": report["message_id"], "state": query["state"],
+                         "provider_ref": {"$in": [report["ref"], None]}}
+            state = State(report["state"])
+            fields: dict[str, Any] = {"state": state.value, "report_code": report.get("code", ""),
+                                      "reported_at": report.get("at") or moment, "updated_at": moment,
+                                      "lease_until": None}
+            if state is State.DELIVERED:
+                fields["delivered_at"] = report.get("at") or moment
+            else:
+                fields.update(reason=report.get("reason"), failed_at=moment)
+            ops.append(UpdateOne(query, {"$set": fields, "$push": {"history": _step(state, moment,
+                                                                                   fields.get("reason"))}}))
+        if not ops:
+            return 0
+        result = await self.collection.bulk_write(ops, ordered=False)
+        return result.modified_count
+
+    # -- sweeps ----------------------------------------------------------------------------------------------
+    async def due_unqueued(self, *, now: datetime, requeue_before: datetime, limit: int) -> list[dict[str, Any]]:
+        """Waiting messages that are due and have no live task: released by quiet hours, or whose task was
+        lost (a worker killed, Redis restarted without persistence)."""
+        query = {"state": State.CREATED.value, "due_at": {"$lte": bson_time(now)},
+                 "$or": [{"queued_at": None}, {"queued_at": {"$lte": bson_time(requeue_before)}}]}
+        cursor = self.collection.find(query, {"_id": 1, "queue": 1}).sort("due_at", ASCENDING).limit(limit)
+        return [doc async for doc in cursor]
+
+    async def stale_sending(self, *, now: datetime, limit: int) -> list[dict[str, Any]]:
+        cursor = self.collection.find({"state": State.SENDING.value, "lease_until": {"$lt": bson_time(now)}},
+                                      {"_id": 1, "queue": 1}).limit(limit)
+        return [doc async for doc in cursor]
+
+    async def mark_queued(self, message_ids: list[str], *, now: datetime) -> None:
+        if message_ids:
+            await self.collection.update_many({"_id": {"$in": message_ids}, "state": State.CREATED.value},
+                                              {"$set": {"queued_at": bson_time(now)}})
+
+    async def time_out_unconfirmed(self, *, sent_before: datetime, now: datetime, reason: str) -> int:
+        """Sent long ago and never confirmed by a report: temporary-failure (Notify's 72-hour rule)."""
+        moment = bson_time(now)
+        result = await self.collection.update_many(
+            {"state": State.SENT.value, "sent_at": {"$lt": bson_time(sent_before)}},
+            {"$set": {"state": State.TEMPORARY_FAILURE.value, "reason": reason, "failed_at": moment,
+                      "updated_at": moment},
+             "$push": {"history": _step(State.TEMPORARY_FAILURE, moment, reason)}},
+        )
+        return result.modified_count
+
+    # -- operations ------------------------------------------------------------------------------------------
+    async def state_counts(self) -> list[dict[str, Any]]:
+        """`[{state, channel, count}]` over every message."""
+        pipeline = [{"$group": {"_id": {"state": "$state", "channel": "$channel"}, "n": {"$sum": 1}}}]
+        return [{"state": d["_id"]["state"], "channel": d["_id"]["channel"], "count": d["n"]}
+                async for d in await self.collection.aggregate(pipeline)]
+
+    async def failure_reasons(self, limit: int = 50) -> list[dict[str, Any]]:
+        """`[{state, channel, reason, provider_code, count}]` of failed messages, most frequent first."""
+        pipeline = [
+            {"$match": {"state": {"$in": [s.value for s in FAILURES]}}},
+            {"$group": {"_id": {"state": "$state", "channel": "$channel", "reason": "$reason",
+                                "code": "$provider_code"}, "n": {"$sum": 1}}},
+            {"$sort": {"n": -1}}, {"$limit": limit},
+        ]
+        return [{"state": d["_id"]["state"], "channel": d["_id"]["channel"], "reason": d["_id"].get("reason"),
+                 "provider_code": d["_id"].get("code") or None, "count": d["n"]}
+                async for d in await self.collection.aggregate(pipeline)]
