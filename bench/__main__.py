@@ -5,6 +5,8 @@ Scenarios (each with its own target):
 - `guide`:   GET of a published guide (the hottest catalogue read) at 50 connections; ≥ 50 % of bare, p99 < 50 ms.
 - `search`:  GET of a search page (`?q=出生`) at 50 connections; ≥ 50 % of bare, p99 < 50 ms. One popular query
              asked again and again, as on a busy morning: mostly the page cache, plus a refill every 10 s.
+- `documents`: upload slots per second (≥ 10 % of bare, p99 < 100 ms), confirmation latency of a 5 MB PDF and
+             a 5 MB photo, and the API's RSS while 200 files go straight to S3 (bench/documents.py).
 For the catalogue scenarios the bare server answers a JSON payload of the same size from memory. Both servers
 run on this machine, alternately (never at once), each for the same bounded time on loopback; every round
 measures bare then app back to back, and the median of the per-round ratios is the figure, so machine speed
@@ -26,6 +28,7 @@ from urllib.parse import quote
 
 import httpx
 
+from bench.documents import APP_ENV, CONNECTIONS, SLOTS_P99_MS, SLOTS_TARGET, run_documents
 from bench.load import PIN_SERVER, wrk
 from devstack.servers import LocalStack, free_port, wait_for_port
 
@@ -43,25 +46,29 @@ SCENARIOS = {
     "healthz": Scenario("healthz", "/healthz", 16, 0.80),
     "guide": Scenario("guide", "/api/v1/matters/{guide}", 50, 0.50, 50.0),
     "search": Scenario("search", "/api/v1/matters?q=" + quote("出生"), 50, 0.50, 50.0),
+    "documents": Scenario("documents", "/api/v1/documents/slots", CONNECTIONS, SLOTS_TARGET, SLOTS_P99_MS),
 }
 
 
-def start_servers(workdir: Path, stack: LocalStack) -> tuple[list[subprocess.Popen[bytes]], str, str]:
+def start_servers(workdir: Path, stack: LocalStack) -> tuple[list[subprocess.Popen[bytes]], str, str, str]:
+    """Bare, app and (for residents signing in, `documents`) the simulators: procs[1] is the app."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZSB_")}
-    bare_port, app_port = free_port(), free_port()
+    bare_port, app_port, sim_port = free_port(), free_port(), free_port()
     # env=dev seeds the demo catalogue; the app still writes its JSON request line per request (to a file here).
-    env.update(stack.env(), ZSB_ENV="dev", ZSB_PORT=str(app_port), ZSB_MONGODB_DB="zsb_bench",
-               ZSB_SIM_PORT=str(free_port()))
+    env.update(stack.env() | APP_ENV, ZSB_ENV="dev", ZSB_PORT=str(app_port), ZSB_MONGODB_DB="zsb_bench",
+               ZSB_SIM_PORT=str(sim_port), ZSB_WECHAT_API_BASE_URL=f"http://127.0.0.1:{sim_port}/wechat")
     logs = (workdir / "servers.log").open("w")
     procs = [
         subprocess.Popen([*PIN_SERVER, sys.executable, "-m", "bench.bare_tornado", str(bare_port)],
                          stdout=logs, stderr=subprocess.STDOUT),
         subprocess.Popen([*PIN_SERVER, sys.executable, "-m", "mobile_api"], env=env,
                          stdout=logs, stderr=subprocess.STDOUT),
+        subprocess.Popen([sys.executable, "-m", "simulators"], env=env, stdout=logs, stderr=subprocess.STDOUT),
     ]
     wait_for_port(bare_port, 30, procs[0])
     wait_for_port(app_port, 90, procs[1])
-    return procs, f"http://127.0.0.1:{bare_port}", f"http://127.0.0.1:{app_port}"
+    wait_for_port(sim_port, 30, procs[2])
+    return procs, f"http://127.0.0.1:{bare_port}", f"http://127.0.0.1:{app_port}", f"http://127.0.0.1:{sim_port}"
 
 
 def urls_for(scenario: Scenario, bare: str, app: str) -> tuple[str, str]:
@@ -114,10 +121,14 @@ def main() -> None:
         stack = LocalStack(workdir / "stack").start()
         procs: list[subprocess.Popen[bytes]] = []
         try:
-            procs, bare, app = start_servers(workdir, stack)
+            procs, bare, app, sim = start_servers(workdir, stack)
             if PIN_SERVER:
                 print("servers on CPU 0, wrk on CPU 1; loopback only")
             for name in args.scenarios:
+                if name == "documents":
+                    results.append(run_documents(app, bare, sim, procs[1].pid, workdir, rounds=args.rounds,
+                                                 seconds=args.seconds))
+                    continue
                 scenario = SCENARIOS[name]
                 bare_url, app_url = urls_for(scenario, bare, app)
                 results.append(run_scenario(scenario, bare_url, app_url, rounds=args.rounds, seconds=args.seconds))

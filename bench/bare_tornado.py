@@ -1,7 +1,7 @@
 """The baseline: the smallest Tornado JSON handlers, with Tornado's defaults (no logging configured).
 
-`/healthz` answers like the app's health check; `/payload?size=N` answers N bytes of JSON from memory, the
-stand-in for a guide or a search page of the same size (no database, no cache, no middleware).
+`/healthz` answers like the app's health check; `/payload?size=N` answers N bytes of JSON from memory (GET or POST), the
+stand-in for a guide, a search page or an upload slot of the same size (no database, no cache, no middleware).
 """
 
 import asyncio
@@ -28,6 +28,9 @@ class Payload(RequestHandler):
             body = _PAYLOADS[size] = json.dumps({"data": filler}).encode()
         self.set_header("Content-Type", "application/json; charset=utf-8")
         self.finish(body)
+
+    def post(self) -> None:  # the stand-in for a POST answered from one JSON body (an upload slot)
+        self.get()
 
 
 async def main(port: int) -> None:

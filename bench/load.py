@@ -13,10 +13,12 @@ PIN_SERVER = ["taskset", "-c", "0"] if _PIN else []
 PIN_LOAD = ["taskset", "-c", "1"] if _PIN else []
 
 
-def wrk(url: str, seconds: int, connections: int) -> dict[str, float]:
-    """Requests per second and p50/p99 latency in ms; any non-2xx answer fails the run."""
+def wrk(url: str, seconds: int, connections: int, *, script: str | None = None) -> dict[str, float]:
+    """Requests per second and p50/p99 latency in ms; any non-2xx answer fails the run. `script`: a wrk Lua
+    script shaping each request (method, headers, body)."""
     out = subprocess.run(
-        [*PIN_LOAD, "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+        [*PIN_LOAD, "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", *(["-s", script] if script else []),
+         url],
         check=True, capture_output=True, text=True, timeout=seconds + 30,
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])

@@ -7,6 +7,7 @@ The embedded defaults run the local stack of `./dev run`; production must overri
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -109,6 +110,93 @@ class Settings(BaseSettings):
     sms_daily_limit_per_phone: int = Field(10, ge=1, le=100)
     sms_daily_limit_per_ip: int = Field(50, ge=1, description="raise it for offices behind one NAT address")
 
+    # -- working-day clock (affairs/workdays.py, docs/working-days.md) ----------------------------------------
+    # Public holidays come from the chinese-calendar package and affairs/data/holidays.toml; this optional TOML
+    # file (same format) overrides both day by day, e.g. with a year announced after the last release. A bad
+    # file stops start-up with every problem listed.
+    holidays_file: Path | None = Field(None, description="extra holiday file (TOML), see docs/working-days.md")
+
+    # -- documents (storage/, docs/documents.md): per-person limits on upload slots, and the clean-up job ------
+    # A person's open documents (pending slots + checked ones not attached to a case) are capped in number and
+    # bytes; slots are rate-limited per person (a rolling hour, `limits` on Redis).
+    document_quota_count: int = Field(100, ge=1, description="open (pending or unattached) documents per person")
+    document_quota_bytes: int = Field(500 * 1024 * 1024, ge=1024 * 1024, description="their total bytes")
+    document_slots_per_hour: int = Field(60, ge=1, description="upload slots per person per rolling hour")
+    document_pending_ttl_h: int = Field(24, ge=1, description="clean-up deletes slots never confirmed after this")
+    document_unattached_ttl_days: int = Field(30, ge=1, description="… and checked documents never attached")
+    document_cleanup_dry_run: bool = Field(False, description="the beat job only reports what it would delete")
+
+    # -- WeChat Pay API v3, public-key mode (payments/wechatpay.py; locally the simulator at /wechatpay) -------
+    # Requests are signed with the merchant API private key (its certificate serial goes in the header); answers
+    # and callbacks are checked with the WeChat Pay public key (id PUB_KEY_ID_…). Keys: PEM (newlines may be
+    # `\n`) or one line of base64 DER. `./dev run` generates development pairs into var/dev.env and the tests one
+    # set per session (devstack/payment_keys.py); no key is ever committed, so these defaults are empty.
+    wechatpay_base_url: str = Field("http://127.0.0.1:8090/wechatpay",
+                                    description="https://api.mch.weixin.qq.com in production")
+    wechatpay_mchid: str = "1900000109"
+    wechatpay_appid: str = Field("wxd0000000000000mp", description="the app paying (the mini-program)")
+    wechatpay_merchant_serial: str = Field("3775B6A45ACD588826D15E583A95F5DD0AAB2F07",
+                                           description="serial number of the merchant API certificate")
+    wechatpay_merchant_private_key: SecretStr = SecretStr("")
+    wechatpay_platform_public_key: str = ""
+    wechatpay_platform_public_key_id: str = "PUB_KEY_ID_0119000001092025112500000000000001"
+    wechatpay_apiv3_key: SecretStr = Field(SecretStr("zsb-dev-apiv3-key-change-me-0001"),
+                                           description="32 bytes: decrypts callbacks (AES-256-GCM)")
+    wechatpay_notify_url: str = "http://127.0.0.1:8080/api/v1/payments/wechatpay/notify"
+    wechatpay_timeout_s: float = Field(10.0, gt=0, le=60, description="per request (connect within 5 s)")
+
+    # -- Alipay open platform (payments/alipay.py; official SDK in a thread pool; locally the simulator) ------
+    # The gateway is `{alipay_base_url}/gateway.do`. RSA2: our app private key signs, the Alipay public key
+    # verifies answers and notifies. Same key formats and generation as WeChat Pay above.
+    alipay_base_url: str = Field("http://127.0.0.1:8090/alipay", description="https://openapi.alipay.com in production")
+    alipay_app_id: str = "2021000000000001"
+    alipay_app_private_key: SecretStr = SecretStr("")
+    alipay_public_key: str = ""
+    alipay_seller_id: str = Field("2088000000000001", description="our PID (2088…): notifies must name it")
+    alipay_notify_url: str = "http://127.0.0.1:8080/api/v1/payments/alipay/notify"
+    alipay_timeout_s: float = Field(15.0, gt=0, le=60, description="per gateway call (connect and read)")
+
+    # -- payment simulators only: the providers' own private keys, and how fast simulated time runs ------------
+    sim_wechatpay_platform_private_key: str = Field("", repr=False)
+    sim_alipay_private_key: str = Field("", repr=False)
+    sim_notify_time_scale: float = Field(0.01, gt=0, le=1, description="callback retry delays × this")
+
+    # -- notifications (notifications/, docs/notifications.md): outbox relay, delivery, retries, quiet hours -----
+    notify_quiet_hours: str = Field("22:00-08:00", pattern=r"^(\d{2}:\d{2}-\d{2}:\d{2})?$",
+                                    description="Asia/Shanghai; non-urgent messages wait; empty: no quiet hours")
+    notify_relay_poll_s: float = Field(2.0, gt=0, le=60, description="outbox poll when no change wakes the relay")
+    notify_relay_batch: int = Field(500, ge=1, le=5000, description="events published per round")
+    notify_send_concurrency: int = Field(8, ge=1, le=64, description="sends in flight per worker task")
+    notify_retry_base_s: float = Field(5.0, gt=0, description="first retry waits about this long")
+    notify_retry_max_s: float = Field(600.0, gt=0, description="no retry waits longer")
+    notify_max_attempts: int = Field(10, ge=1, le=30, description="tries per message before technical-failure")
+    notify_lease_s: float = Field(120.0, gt=0, description="a send not finished by then is presumed dead")
+    notify_requeue_after_s: float = Field(600.0, gt=0, description="a queued task not run by then is queued again")
+    notify_sweep_interval_s: float = Field(30.0, gt=0, description="beat: release, requeue and time-out sweep")
+    notify_unconfirmed_after_s: int = Field(72 * 3600, ge=1, description="sent, no report → temporary-failure")
+    notify_sms_providers: str = Field("aliyun", pattern=r"^[a-z]+(,[a-z]+)*$",
+                                      description="SMS providers in failover order, e.g. aliyun,tencent")
+
+    # -- SMS through Tencent Cloud, the second provider (notifications/channels/tencent_sms.py): official SDK,
+    # TC3-HMAC-SHA256, synchronous, so Celery worker only. Like Aliyun's, the SDK takes `host:port` (no path);
+    # locally the simulators' root, where `POST /` is told apart by its `X-TC-Action` header.
+    sms_tencent_endpoint: str = Field("127.0.0.1:8090", description="sms.tencentcloudapi.com in production")
+    sms_tencent_protocol: Literal["http", "https"] = Field("http", description="https in production")
+    sms_tencent_region: str = Field("ap-guangzhou", description="X-TC-Region of SendSms")
+    sms_tencent_secret_id: str = Field("AKIDzsbDevTencentSms", description="SecretId of the API key (not a secret)")
+    sms_tencent_secret_key: SecretStr = SecretStr("zsb-dev-tencent-sms-secret-key-change-me")
+    sms_tencent_sdk_app_id: str = Field("1400000001", description="SmsSdkAppId of the SMS application")
+    sms_tencent_sign_name: str = Field("掌上办", description="approved sign name (签名) at Tencent")
+    sms_tencent_templates: dict[str, str] = Field(
+        {"login_code": "1000001:code"},
+        description="logical template -> `TemplateId:param1,param2` (Tencent's parameters are positional)",
+    )
+
+    # -- SMS simulators only: delivery reports in each provider's own format, posted after a delay ---------------
+    sim_sms_aliyun_report_url: str = Field("", description="where the Aliyun simulator posts SmsReport; empty: none")
+    sim_sms_tencent_report_url: str = Field("", description="where the Tencent simulator posts its status callback")
+    sim_sms_report_delay_ms: int = Field(200, ge=0, le=600_000, description="from the send to its report")
+
     # -- derived -------------------------------------------------------------------------------------------
     @property
     def base_url(self) -> str:
@@ -149,6 +237,8 @@ def check_production_safety(settings: Settings) -> None:
         offending.append("ZSB_S3_ACCESS_KEY")
     if settings.sms_aliyun_protocol != "https":  # the query string carries phone numbers and login codes
         offending.append("ZSB_SMS_ALIYUN_PROTOCOL")
+    if settings.sms_tencent_protocol != "https":  # the body carries phone numbers and login codes
+        offending.append("ZSB_SMS_TENCENT_PROTOCOL")
     problems = []
     if offending:
         problems.append("development defaults for: " + ", ".join(sorted(offending)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -28,22 +29,40 @@ from accounts.staff_password import StaffPasswordChange
 from accounts.staff_wechat import StaffWeChat
 from accounts.tokens import AccessTokenService
 from affairs.audit import AuditRepository
+from affairs.case_repository import CaseEventRepository, CaseRepository, CaseTaskRepository
+from affairs.cases import Cases
 from affairs.catalogue_service import Catalogue
 from affairs.departments import DepartmentRepository
+from affairs.ecerts import EcertRepository
 from affairs.import_service import MatterImports
 from affairs.imports import ImportJobRepository
+from affairs.matter_access import authorize_matter_change
 from affairs.matter_repository import MatterRepository, MatterVersionRepository
 from affairs.regions import RegionRepository
+from affairs.workdays import WorkCalendar
 from config.pii import pii_from_settings
 from config.settings import Settings
 from core.idempotency import IdempotencyRepository
 from core.mongo import Repository, ensure_all_indexes
+from core.outbox import OutboxRepository
 from notifications.celery_app import create_celery
+from notifications.grants import GrantRepository
+from notifications.inbox import InboxRepository
+from notifications.messages import MessageRepository
+from notifications.preferences import PreferenceRepository
 from notifications.publisher import TaskPublisher
+from notifications.service import NotificationCentre
+from payments.alipay import AlipayClient
+from payments.school_fees import REPOSITORIES as SCHOOL_FEE_REPOSITORIES
+from payments.school_fees import SchoolFees
+from payments.wechatpay import WeChatPayClient
 from population import PopulationClient
+from storage.access_log import DocumentAccessLogRepository
 from storage.document_service import Documents
-from storage.documents import DocumentRepository
+from storage.documents import INCOMING_PREFIX, DocumentRepository
+from storage.forms import FormFileRepository, Forms
 from storage.object_store import ObjectStore
+from storage.slot_limits import SlotLimits
 from wechat import WeChatClients
 
 log = structlog.get_logger(__name__)
@@ -53,7 +72,11 @@ REPOSITORIES: tuple[type[Repository], ...] = (
     IdempotencyRepository, LoginSessionRepository, PersonRepository, AccountEventRepository,
     StaffRepository, StaffAuditRepository,
     RegionRepository, DepartmentRepository, MatterRepository, MatterVersionRepository, AuditRepository,
-    ImportJobRepository, DocumentRepository,
+    ImportJobRepository, DocumentRepository, OutboxRepository,
+    DocumentAccessLogRepository, FormFileRepository,
+    CaseRepository, CaseEventRepository, CaseTaskRepository, EcertRepository,
+    MessageRepository, InboxRepository, GrantRepository, PreferenceRepository,
+    *SCHOOL_FEE_REPOSITORIES,
 )
 
 
@@ -69,6 +92,15 @@ def object_store(settings: Settings) -> ObjectStore:
                        secure=settings.s3_secure)
 
 
+def document_service(settings: Settings, db: AsyncDatabase[dict[str, Any]], redis: aioredis.Redis,
+                     objects: ObjectStore) -> Documents:
+    """Residents' documents with the per-person limits of the settings."""
+    repo = DocumentRepository(db)
+    limits = SlotLimits(repo, redis, redis_url=settings.redis_url, per_hour=settings.document_slots_per_hour,
+                        quota_count=settings.document_quota_count, quota_bytes=settings.document_quota_bytes)
+    return Documents(repo, objects, settings.s3_bucket_documents, limits=limits)
+
+
 @dataclass
 class Dependencies:
     """The clients of one process (built from settings) and the services composed from them."""
@@ -80,6 +112,8 @@ class Dependencies:
     tasks: TaskPublisher
     wechat: WeChatClients
     population: PopulationClient
+    wechatpay: WeChatPayClient  # WeChat Pay API v3 (payments/wechatpay.py)
+    alipay: AlipayClient  # Alipay open platform (payments/alipay.py)
     people: PersonRepository
     sessions: LoginSessions
     identity: IdentityService
@@ -92,10 +126,19 @@ class Dependencies:
     staff_wechat: StaffWeChat
     staff_password: StaffPasswordChange
     documents: Documents
+    forms: Forms  # blank forms and samples of the catalogue (样表)
+    work_calendar: WorkCalendar  # holidays and make-up days; a bad holiday file fails start-up here
+    cases: Cases
+    school_fees: SchoolFees  # schools, rosters, fee items, bills, parent–child links (payments/)
 
     @property
     def db(self) -> AsyncDatabase[dict[str, Any]]:
         return self.mongo[self.settings.mongodb_db]
+
+    @cached_property
+    def notifications(self) -> NotificationCentre:
+        """Inbox, preferences, grants, template previews, delivery statistics and reports (notifications/)."""
+        return NotificationCentre(self.db)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Dependencies:
@@ -108,6 +151,8 @@ class Dependencies:
         tasks = TaskPublisher(create_celery(settings))
         wechat = WeChatClients.from_settings(settings, redis)
         population = PopulationClient.from_settings(settings)
+        wechatpay = WeChatPayClient.from_settings(settings)  # payment keys are read (and checked) here
+        alipay = AlipayClient.from_settings(settings)
         cipher, blind_index = pii_from_settings(settings)  # malformed keys fail here, at start-up
         db = mongo[settings.mongodb_db]
         people = PersonRepository(db)
@@ -125,12 +170,20 @@ class Dependencies:
         staff_password = StaffPasswordChange(staff, staff_audit, passwords, sessions, staff_login)
         matter_imports = MatterImports(ImportJobRepository(db), DepartmentRepository(db), IdempotencyRepository(db),
                                        objects, settings.s3_bucket_documents, tasks.send)
+        documents = document_service(settings, db, redis, objects)
+        work_calendar = WorkCalendar.from_settings(settings)
+        cases = Cases.build(mongo, settings.mongodb_db, cipher=cipher, calendar=work_calendar, documents=documents)
+        school_fees = SchoolFees.build(mongo, settings.mongodb_db, cipher=cipher, index=blind_index, redis=redis,
+                                       redis_url=settings.redis_url, objects=objects,
+                                       bucket=settings.s3_bucket_documents, publish=tasks.send)
         return cls(settings=settings, mongo=mongo, redis=redis, objects=objects, tasks=tasks, wechat=wechat,
                    population=population, people=people, sessions=sessions, identity=identity, binding=binding,
                    sms_codes=sms_codes, staff_admin=staff_admin, staff_login=staff_login,
                    catalogue=Catalogue.from_db(db), staff_wechat=staff_wechat, staff_password=staff_password,
-                   matter_imports=matter_imports,
-                   documents=Documents(DocumentRepository(db), objects, settings.s3_bucket_documents))
+                   matter_imports=matter_imports, wechatpay=wechatpay, alipay=alipay,
+                   documents=documents, forms=Forms(FormFileRepository(db), objects, settings.s3_bucket_documents,
+                                                    authorize_matter_change),
+                   work_calendar=work_calendar, cases=cases, school_fees=school_fees)
 
     async def check(self, *, require_buckets: bool = True) -> dict[str, str]:
         """Ask each dependency concurrently, each bounded by the same short timeout. `ok` or the reason."""
@@ -163,12 +216,24 @@ class Dependencies:
         created = await self.objects.ensure_buckets([self.settings.s3_bucket_documents])
         if created:
             log.info("buckets_created", buckets=created)
+        await self._expire_incoming()
+
+    async def _expire_incoming(self) -> None:
+        """A lifecycle rule expiring abandoned uploads (storage/cleanup.py sweeps them anyway: a server that
+        refuses lifecycle rules is logged, not fatal)."""
+        try:
+            await self.objects.ensure_expiry(self.settings.s3_bucket_documents, INCOMING_PREFIX, days=2)
+        except Exception as exc:  # noqa: BLE001 - any refusal: the clean-up job is the guarantee
+            log.warning("lifecycle_rule_not_set", error=f"{type(exc).__name__}: {exc}"[:200])
 
     async def close(self) -> None:
         await self.wechat.aclose()
         await self.population.aclose()
+        await self.wechatpay.aclose()
+        await self.alipay.aclose()
         await self.mongo.close()
         await self.redis.aclose()
+        self.documents.close()
         self.objects.close()
         self.tasks.close()
         self.staff_admin.passwords.close()

@@ -27,6 +27,8 @@ missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
+# A CJK font for the e-receipt PDFs (payments/receipts.py): WenQuanYi Zen Hei, from Debian.
+[ -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || missing+=(fonts-wqy-zenhei)
 [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 
 # --- Python >= 3.11 ---------------------------------------------------------------------------------------

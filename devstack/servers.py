@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from devstack.payment_keys import new_payment_keys
+
 BIN = Path(sys.executable).parent  # the virtualenv's bin/, where pip put secantusd-py and weed
 
 
@@ -132,6 +134,7 @@ class LocalStack:
     s3_port: int = field(default_factory=free_s3_port)
     s3_keys: tuple[str, str] = field(default_factory=new_s3_keys)
     sim_port: int = field(default_factory=free_port)  # for whoever runs the simulators against this stack
+    payment_keys: dict[str, str] = field(default_factory=new_payment_keys)  # WeChat Pay / Alipay RSA pairs
     processes: dict[str, Process] = field(default_factory=dict)
 
     def start(self) -> LocalStack:
@@ -171,4 +174,5 @@ class LocalStack:
             "ZSB_S3_ENDPOINT": f"http://127.0.0.1:{self.s3_port}",
             "ZSB_S3_ACCESS_KEY": access,
             "ZSB_S3_SECRET_KEY": secret,
+            **self.payment_keys,
         }

@@ -13,12 +13,21 @@ from mobile_api.base import NotFoundHandler
 from mobile_api.handlers import (
     auth,
     auth_sms,
+    cases,
+    cases_staff,
     catalogue,
     catalogue_admin,
     catalogue_io,
     documents,
+    forms,
     me,
     me_phone,
+    notifications,
+    notifications_admin,
+    school_admin,
+    school_fee_items,
+    school_parents,
+    school_roster,
 )
 from mobile_api.handlers import staff as staff_handlers
 from mobile_api.handlers import staff_admin as staff_admin_handlers
@@ -82,6 +91,14 @@ def api_routes() -> list[URLSpec]:
         route("/api/v1/documents/{document_id}/confirm", documents.DocumentConfirmHandler),
         route("/api/v1/documents/{document_id}", documents.DocumentHandler),
         route("/api/v1/documents/{document_id}/download", documents.DocumentDownloadHandler),
+        route("/api/v1/admin/forms/slots", forms.FormSlotsHandler),
+        route("/api/v1/admin/forms/{form_id}/confirm", forms.FormConfirmHandler),
+        route("/api/v1/matters/{code}/materials/{index}/form", forms.MaterialFormHandler),
+        *cases.ROUTES,
+        *cases_staff.ROUTES,
+        *notifications.ROUTES,
+        *notifications_admin.ROUTES,
+        *school_admin.ROUTES, *school_roster.ROUTES, *school_fee_items.ROUTES, *school_parents.ROUTES,
     ]
 
 

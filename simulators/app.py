@@ -27,11 +27,15 @@ class Provider:
 
 def providers(settings: Settings) -> list[Provider]:
     """Every simulated provider. Each arrives with the issue whose adapter talks to it."""
+    from simulators.alipay import alipay_provider
     from simulators.population import population_provider
     from simulators.sms_aliyun import aliyun_sms_provider
+    from simulators.sms_tencent import tencent_sms_provider
     from simulators.wechat import wechat_provider
+    from simulators.wechatpay import wechatpay_provider
 
-    return [wechat_provider(settings), population_provider(settings), aliyun_sms_provider(settings)]
+    return [wechat_provider(settings), population_provider(settings), aliyun_sms_provider(settings),
+            wechatpay_provider(settings), alipay_provider(settings), tencent_sms_provider(settings)]
 
 
 class SimIndexHandler(RequestHandler):

@@ -18,6 +18,7 @@ from devstack.servers import LocalStack
 from mobile_api.app import make_app
 from mobile_api.server import ApiServer
 from simulators.app import make_sim_app
+from tests.support.notify import NOTIFY_TEST_ENV, NOTIFY_TEST_SETTINGS, PipelineProcess
 from tests.support.worker import CeleryWorker
 
 
@@ -40,6 +41,10 @@ def settings_for(stack: LocalStack, **overrides: object) -> Settings:
     values.update(wechat_api_base_url=sim_wechat, wechat_open_base_url=sim_wechat)
     values.update(population_base_url=f"http://127.0.0.1:{stack.sim_port}/population")
     values.update(sms_aliyun_endpoint=f"127.0.0.1:{stack.sim_port}")
+    values.update(sms_tencent_endpoint=f"127.0.0.1:{stack.sim_port}")
+    values.update(wechatpay_base_url=f"http://127.0.0.1:{stack.sim_port}/wechatpay")
+    values.update(alipay_base_url=f"http://127.0.0.1:{stack.sim_port}/alipay")
+    values.update(NOTIFY_TEST_SETTINGS)  # no quiet hours, fast retries (tests/support/notify.py)
     values.update(overrides)
     return Settings(**values)
 
@@ -97,6 +102,10 @@ def subprocess_env(stack: LocalStack) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZSB_")}
     env.update(stack.env(), ZSB_SIM_PORT=str(stack.sim_port), ZSB_ENV="test", ZSB_MONGODB_DB="zsb_test", PYTHONUNBUFFERED="1")
     env.update(ZSB_SMS_ALIYUN_ENDPOINT=f"127.0.0.1:{stack.sim_port}")
+    env.update(NOTIFY_TEST_ENV, ZSB_WECHAT_API_BASE_URL=f"http://127.0.0.1:{stack.sim_port}/wechat")
+    env.update(ZSB_SMS_TENCENT_ENDPOINT=f"127.0.0.1:{stack.sim_port}")
+    env.update(ZSB_WECHATPAY_BASE_URL=f"http://127.0.0.1:{stack.sim_port}/wechatpay",
+               ZSB_ALIPAY_BASE_URL=f"http://127.0.0.1:{stack.sim_port}/alipay")
     return env
 
 
@@ -108,6 +117,15 @@ def celery_worker(subprocess_env: dict[str, str], simulators: str,
     worker = CeleryWorker.start(subprocess_env, tmp_path_factory.mktemp("worker") / "worker.log")
     yield worker
     worker.stop()
+
+
+@pytest.fixture(scope="session")
+def outbox_relay(subprocess_env: dict[str, str], deps: Dependencies, celery_worker: CeleryWorker,
+                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[PipelineProcess]:
+    """The outbox relay (`python -m notifications.relay`) for the whole session, feeding the session's worker."""
+    relay = PipelineProcess.relay(subprocess_env, tmp_path_factory.mktemp("relay") / "relay.log")
+    yield relay
+    relay.stop()
 
 
 @pytest.fixture(scope="session")

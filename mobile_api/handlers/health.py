@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Literal
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 
 from core import errors as E
-from mobile_api.base import BaseHandler
+from mobile_api.base import BaseHandler, log
 from mobile_api.openapi import operation
 
 _ALIVE = b'{"status":"ok"}'
@@ -47,5 +48,9 @@ class ReadyzHandler(BaseHandler):
 class MetricsHandler(BaseHandler):
     @operation(summary="Prometheus 指标", tags=["运维"], media_type="text/plain")
     async def get(self) -> None:
+        try:  # delivery counts come from MongoDB (notifications/metrics.py); a scrape must not fail without it
+            await asyncio.wait_for(self.deps.notifications.metrics.refresh(), self.deps.settings.dependency_check_timeout_s)
+        except Exception as exc:
+            log.warning("notification_metrics_stale", error=type(exc).__name__)
         self.set_header("Content-Type", CONTENT_TYPE_LATEST)
         self.finish(generate_latest())

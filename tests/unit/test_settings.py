@@ -55,6 +55,11 @@ def test_production_starts_with_real_secrets() -> None:
             population_secret=SecretStr("real-population-base-app-secret"),
             sms_aliyun_access_key_secret=SecretStr("real-aliyun-access-key-secret"),
             sms_aliyun_protocol="https",
+            sms_tencent_secret_key=SecretStr("real-tencent-cloud-secret-key"),
+            sms_tencent_protocol="https",
             sms_code_key=SecretStr("a-long-random-sms-code-key"),
+            wechatpay_merchant_private_key=SecretStr("-----BEGIN PRIVATE KEY-----\\n(real merchant key)"),
+            wechatpay_apiv3_key=SecretStr("a-real-32-byte-apiv3-key-0123456"),
+            alipay_app_private_key=SecretStr("(real app private key, base64)"),
         )
     )
