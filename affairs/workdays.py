@@ -2,7 +2,7 @@
 
 Sources, each overriding the one before it day by day:
 1. the `chinese-calendar` package (State Council notices, 2004 up to the year of its release);
-2. `affairs/data/holidays.toml`, shipped with the code, where a newly announced year is added by a commit;
+2. `affairs/holidays.toml`, shipped with the code, where a newly announced year is added by a commit;
 3. the file named by `ZSB_HOLIDAYS_FILE` (optional), which an admin edits on the server without a release.
 Files are checked when the calendar is built (process start-up): a bad date, a day listed both as holiday and
 workday, an unknown key → `HolidayFileError` naming every problem, and the process does not start.
@@ -52,8 +52,8 @@ def package_overrides() -> HolidayOverrides:
 
 
 def shipped_overrides() -> HolidayOverrides:
-    """`affairs/data/holidays.toml`, shipped as package data."""
-    resource = importlib.resources.files("affairs").joinpath("data/holidays.toml")
+    """`affairs/holidays.toml`, shipped as package data."""
+    resource = importlib.resources.files("affairs").joinpath("holidays.toml")
     with importlib.resources.as_file(resource) as path:
         return read_holiday_file(path)
 

@@ -18,7 +18,7 @@ from config.settings import Settings
 
 CALENDAR = WorkCalendar.load()
 PROPERTIES = settings(max_examples=300, deadline=None, database=None)
-SHIPPED = Path(__file__).resolve().parents[2] / "affairs" / "data" / "holidays.toml"
+SHIPPED = Path(__file__).resolve().parents[2] / "affairs" / "holidays.toml"
 
 
 def first_uncovered_year(calendar: WorkCalendar) -> int:
