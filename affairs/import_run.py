@@ -22,12 +22,13 @@ from accounts.scopes import Actor
 from affairs.audit import AuditRepository
 from affairs.departments import Department
 from affairs.import_checks import CatalogueLookups, ImportPlan, PlannedMatter, check_workbook
-from affairs.imports import MAX_ATTEMPTS, ImportJobRepository, ImportState
+from affairs.imports import ImportJobRepository
 from affairs.matter_access import actor_id
 from affairs.matter_sheet_read import SheetIssue, parse_workbook
 from affairs.matters import edited_draft, new_matter_document, snapshot
 from core.clock import bson_time
 from core.errors import AppError
+from core.jobs import JobState
 from storage.object_store import ObjectStore
 
 log = structlog.get_logger(__name__)
@@ -53,43 +54,28 @@ class ImportRunner:
 
     async def run(self, job_id: str) -> str | None:
         """Run the job if it is still to be run; its final state, or None when there was nothing to do."""
-        job = await self.jobs.claim(job_id)
-        if job is None:
-            log.info("matter_import_not_claimed", job_id=job_id)  # finished, or running in another worker
-            return None
-        try:
-            if job["attempts"] > MAX_ATTEMPTS:
-                await self.jobs.fail(job_id, message=INTERNAL_FAILURE)
-                state = ImportState.FAILED.value
-            else:
-                state = await self._run(job)
-        except Exception:
-            log.exception("matter_import_crashed", job_id=job_id)
-            await self.jobs.fail(job_id, message=INTERNAL_FAILURE)
-            state = ImportState.FAILED.value
-        try:
-            await self.objects.delete(self.bucket, job["object_key"])
-        except Exception:  # a leftover under tmp/ is harmless; the report matters more
-            log.warning("matter_import_upload_not_deleted", job_id=job_id, exc_info=True)
-        return state
+        return await self.jobs.run(job_id, self._run, internal_failure=INTERNAL_FAILURE, after=self._delete_upload)
+
+    async def _delete_upload(self, job: dict[str, Any]) -> None:
+        await self.objects.delete(self.bucket, job["object_key"])
 
     async def _run(self, job: dict[str, Any]) -> str:
         job_id = job["_id"]
         department = await self.lookups.departments.get(job["department_code"])
         if department is None:
             await self.jobs.fail(job_id, message=f"部门 {job['department_code']} 不存在，未导入任何事项")
-            return ImportState.FAILED.value
+            return JobState.FAILED.value
         parsed = parse_workbook(await self.objects.get_bytes(self.bucket, job["object_key"]))
         counts = {"matters": len(parsed.matters), "materials": parsed.rows.get("申请材料", 0),
                   "steps": parsed.rows.get("办理流程", 0), "places": parsed.rows.get("办理地点", 0)}
-        await self.jobs.progress(job_id, ImportState.VALIDATING, 10, counts=counts)
+        await self.jobs.progress(job_id, JobState.VALIDATING, 10, counts=counts)
         shown = [10]
 
         async def on_progress(done: int, total: int) -> None:  # 10 → 90 while checking, at most every 5 %
             percent = 10 + 80 * done // max(total, 1)
             if percent - shown[0] >= 5 or done == total:
                 shown[0] = percent
-                await self.jobs.progress(job_id, ImportState.VALIDATING, percent)
+                await self.jobs.progress(job_id, JobState.VALIDATING, percent)
 
         plan = await check_workbook(parsed, department, self.lookups, on_progress)
         if plan.issues:
@@ -97,16 +83,16 @@ class ImportRunner:
             await self.jobs.fail(job_id, message=f"发现 {len(plan.issues)} 处错误，未导入任何事项；请按报告修改后重新上传",
                                  issues=[issue.as_dict() for issue in plan.issues], counts=counts)
             log.info("matter_import_refused", job_id=job_id, issues=len(plan.issues))
-            return ImportState.FAILED.value
-        await self.jobs.progress(job_id, ImportState.IMPORTING, 90)
+            return JobState.FAILED.value
+        await self.jobs.progress(job_id, JobState.IMPORTING, 90)
         try:
             outcomes = await self._apply(job, department, plan, counts)
         except ImportConflict as conflict:
             await self.jobs.fail(job_id, message="导入期间有事项被他人修改，未导入任何事项；请重新上传",
                                  issues=[conflict.issue.as_dict()], counts=counts)
-            return ImportState.FAILED.value
+            return JobState.FAILED.value
         log.info("matter_import_done", job_id=job_id, department=department.code, **counts, **outcomes)
-        return ImportState.DONE.value
+        return JobState.DONE.value
 
     async def _apply(self, job: dict[str, Any], department: Department, plan: ImportPlan,
                      counts: dict[str, int]) -> dict[str, int]:

@@ -23,13 +23,14 @@ import structlog
 from accounts.scopes import Actor
 from affairs import errors as AF
 from affairs.departments import DepartmentRepository
-from affairs.imports import IMPORT_QUEUE, IMPORT_TASK, ImportJobRepository, ImportState, active_key
+from affairs.imports import IMPORT_QUEUE, IMPORT_TASK, ImportJobRepository, active_key
 from affairs.matter_access import actor_id, authorize_matter_change
 from affairs.matter_sheet_write import XLSX_MEDIA_TYPE
 from core.clock import bson_time
 from core.errors import CONFLICT, SERVICE_UNAVAILABLE, VALIDATION_FAILED, AppError, FieldError
 from core.idempotency import IdempotencyRepository, StoredAnswer
 from core.ids import new_id
+from core.jobs import JobState
 from storage.object_store import ObjectStore
 
 log = structlog.get_logger(__name__)
@@ -97,7 +98,7 @@ class MatterImports:
         doc: dict[str, Any] = {
             "_id": job_id, "department_code": department_code, "department_name": department_name,
             "actor": actor_id(actor), "actor_department": actor.department_id, "sha256": digest,
-            "size": len(data), "object_key": object_key, "active_key": key, "state": ImportState.QUEUED.value,
+            "size": len(data), "object_key": object_key, "active_key": key, "state": JobState.QUEUED.value,
             "progress": 0, "counts": {}, "issues": [], "issues_total": 0, "results": [], "message": None,
             "attempts": 0, "created_at": now, "updated_at": now, "started_at": None, "finished_at": None,
             "heartbeat_at": None,
@@ -123,6 +124,6 @@ class MatterImports:
     async def _requeue_if_lost(self, job: dict[str, Any]) -> None:
         """A process that died between creating the job and queueing it left it queued: queue it again (the
         worker's claim makes a duplicate harmless)."""
-        if job["state"] == ImportState.QUEUED and job["created_at"] < bson_time() - REQUEUE_AFTER:
+        if job["state"] == JobState.QUEUED and job["created_at"] < bson_time() - REQUEUE_AFTER:
             log.warning("matter_import_requeued", job_id=job["_id"])
             await self.publish(IMPORT_TASK, job["_id"], queue=IMPORT_QUEUE)

@@ -24,9 +24,10 @@ import structlog
 from affairs.audit import AuditRepository
 from core.clock import bson_time
 from core.ids import new_id
+from core.jobs import JobState
 from core.pii import BlindIndex, FieldCipher
 from payments.classes import ClassRepository
-from payments.roster_jobs import MAX_ATTEMPTS, RosterJobRepository, RosterState
+from payments.roster_jobs import RosterJobRepository
 from payments.roster_rows import HEADER, RosterChecker, RosterRow, RowIssue
 from payments.roster_sheet import parse_roster
 from payments.schools import SchoolRepository
@@ -60,46 +61,31 @@ class RosterRunner:
 
     async def run(self, job_id: str) -> str | None:
         """Run the job if it is still to be run; its final state, or None when there was nothing to do."""
-        job = await self.jobs.claim(job_id)
-        if job is None:
-            log.info("roster_import_not_claimed", job_id=job_id)
-            return None
-        try:
-            if job["attempts"] > MAX_ATTEMPTS:
-                await self.jobs.fail(job_id, message=INTERNAL_FAILURE)
-                state = RosterState.FAILED.value
-            else:
-                state = await self._run(job)
-        except Exception:
-            log.exception("roster_import_crashed", job_id=job_id)
-            await self.jobs.fail(job_id, message=INTERNAL_FAILURE)
-            state = RosterState.FAILED.value
-        try:
-            await self.objects.delete(self.bucket, job["object_key"])
-        except Exception:  # a leftover under tmp/ is harmless; the report matters more
-            log.warning("roster_import_upload_not_deleted", job_id=job_id, exc_info=True)
-        return state
+        return await self.jobs.run(job_id, self._run, internal_failure=INTERNAL_FAILURE, after=self._delete_upload)
+
+    async def _delete_upload(self, job: dict[str, Any]) -> None:
+        await self.objects.delete(self.bucket, job["object_key"])
 
     async def _run(self, job: dict[str, Any]) -> str:
         job_id, school_id = job["_id"], job["school_id"]
         if await self.schools.get(school_id) is None:
             await self.jobs.fail(job_id, message="学校不存在，未导入任何学生")
-            return RosterState.FAILED.value
+            return JobState.FAILED.value
         parsed = parse_roster(await self.objects.get_bytes(self.bucket, job["object_key"]))
         counts = {"rows": len(parsed.rows)}
         if parsed.issues or not parsed.rows:
             issues = parsed.issues or [RowIssue(None, None, "NO_ROWS", "花名册中没有学生")]
             return await self._refuse(job_id, issues, counts)
-        await self.jobs.progress(job_id, RosterState.VALIDATING, 5, counts=counts)
+        await self.jobs.progress(job_id, JobState.VALIDATING, 5, counts=counts)
         checker = RosterChecker()
         for done, (row, cells) in enumerate(parsed.rows, start=1):
             checker.check(row, cells)
             if done % BATCH == 0:
-                await self.jobs.progress(job_id, RosterState.VALIDATING, 5 + 45 * done // len(parsed.rows))
+                await self.jobs.progress(job_id, JobState.VALIDATING, 5 + 45 * done // len(parsed.rows))
         issues = checker.issues + await self._taken_ids(school_id, checker.good)
         if issues:
             return await self._refuse(job_id, issues, counts)
-        await self.jobs.progress(job_id, RosterState.IMPORTING, 60)
+        await self.jobs.progress(job_id, JobState.IMPORTING, 60)
         outcome = await self._write(job_id, school_id, checker.good)
         counts.update(outcome)
         await self.audit.append(actor=job["actor"] or "system:roster-import", actor_department=job["actor_department"],
@@ -110,14 +96,14 @@ class RosterRunner:
         log.info("roster_import_done", job_id=job_id, school_id=school_id, **counts)
         if self.on_roster_changed is not None and (outcome["created"] or outcome["updated"]):
             await self.on_roster_changed(school_id)
-        return RosterState.DONE.value
+        return JobState.DONE.value
 
     async def _refuse(self, job_id: str, issues: list[RowIssue], counts: dict[str, int]) -> str:
         counts["issues"] = len(issues)
         await self.jobs.fail(job_id, message=f"发现 {len(issues)} 处错误，未导入任何学生；请按报告修改后重新上传",
                              issues=[issue.as_dict() for issue in issues], counts=counts)
         log.info("roster_import_refused", job_id=job_id, issues=len(issues))
-        return RosterState.FAILED.value
+        return JobState.FAILED.value
 
     async def _taken_ids(self, school_id: str, rows: list[RosterRow]) -> list[RowIssue]:
         """Rows whose ID number the school already has under another student number."""
@@ -159,7 +145,7 @@ class RosterRunner:
             outcome["updated"] += len(changed)
             outcome["unchanged"] += len(batch) - len(fresh) - len(changed)
             done = start + len(batch)
-            await self.jobs.progress(job_id, RosterState.IMPORTING, min(99, 60 + 40 * done // len(rows)))
+            await self.jobs.progress(job_id, JobState.IMPORTING, min(99, 60 + 40 * done // len(rows)))
         return outcome
 
     def _new_student(self, school_id: str, row: RosterRow, class_id: str, job_id: str, now: Any) -> dict[str, Any]:

@@ -21,8 +21,9 @@ from accounts.scopes import Action, Actor
 from core.clock import bson_time
 from core.errors import SERVICE_UNAVAILABLE, AppError
 from core.ids import new_id
+from core.jobs import JobState
 from payments import fee_errors as FE
-from payments.roster_jobs import ROSTER_QUEUE, ROSTER_TASK, RosterJobRepository, RosterState
+from payments.roster_jobs import ROSTER_QUEUE, ROSTER_TASK, RosterJobRepository
 from payments.roster_sheet import XLSX_MEDIA_TYPE, build_template
 from payments.schools import Schools
 from storage.object_store import ObjectStore
@@ -62,7 +63,7 @@ class RosterImports:
         doc: dict[str, Any] = {
             "_id": job_id, "school_id": school["_id"], "school_name": school["name"], "actor": actor.staff_id,
             "actor_department": actor.department_id, "sha256": digest, "size": len(data), "object_key": object_key,
-            "active_key": key, "state": RosterState.QUEUED.value, "progress": 0, "counts": {}, "issues": [],
+            "active_key": key, "state": JobState.QUEUED.value, "progress": 0, "counts": {}, "issues": [],
             "issues_total": 0, "message": None, "attempts": 0, "created_at": now, "updated_at": now,
             "started_at": None, "finished_at": None, "heartbeat_at": None,
         }
@@ -91,6 +92,6 @@ class RosterImports:
     async def _requeue_if_lost(self, job: dict[str, Any]) -> None:
         """A process that died between creating the job and queueing it left it queued: queue it again (the
         worker's claim makes a duplicate harmless)."""
-        if job["state"] == RosterState.QUEUED and job["created_at"] < bson_time() - REQUEUE_AFTER:
+        if job["state"] == JobState.QUEUED and job["created_at"] < bson_time() - REQUEUE_AFTER:
             log.warning("roster_import_requeued", job_id=job["_id"])
             await self.publish(ROSTER_TASK, job["_id"], queue=ROSTER_QUEUE)

@@ -18,10 +18,11 @@ from affairs.demo_kit import DEPT
 from affairs.import_checks import CatalogueLookups
 from affairs.import_run import ImportRunner
 from affairs.import_service import MatterImports
-from affairs.imports import ImportJobRepository, ImportState
+from affairs.imports import ImportJobRepository
 from config.wiring import Dependencies
 from core.errors import AppError
 from core.idempotency import IdempotencyRepository
+from core.jobs import JobState
 from tests.support.catalogue import dept_admin_actor
 from tests.support.sheets import edit, fresh_bodies, rows_of, workbook
 
@@ -34,9 +35,9 @@ class ObservedJobs(ImportJobRepository):
     seen: list[tuple[str, int]]
     before_import: Callable[[], Awaitable[None]] | None = None
 
-    async def progress(self, job_id: str, state: ImportState, percent: int, **fields: Any) -> None:
+    async def progress(self, job_id: str, state: JobState, percent: int, **fields: Any) -> None:
         self.seen.append((state.value, percent))
-        if state is ImportState.IMPORTING and self.before_import is not None:
+        if state is JobState.IMPORTING and self.before_import is not None:
             await self.before_import()
         await super().progress(job_id, state, percent, **fields)
 
