@@ -4,6 +4,7 @@ every refusal changes nothing, and the stored chain always verifies."""
 
 from __future__ import annotations
 
+import itertools
 import secrets
 from datetime import date
 from typing import Any
@@ -57,10 +58,13 @@ async def world(deps: Dependencies) -> dict[str, Any]:
     return _world
 
 
+SEQUENCES = itertools.count(100, 2)  # one ID number per example (even: a woman); random ones collided
+
+
 async def applicant(deps: Dependencies) -> tuple[str, str]:
     cipher, index = pii_from_settings(deps.settings)
     person, _ = await deps.people.upsert_wechat(app="miniprogram", openid="o" + secrets.token_hex(8), unionid=None)
-    number = make_citizen_id("430124", date(1950, 3, 4), 100 + secrets.randbelow(800))
+    number = make_citizen_id("430124", date(1950, 3, 4), next(SEQUENCES))
     await deps.people.set_citizen_id(
         person.id, name="周桂英", encrypted=cipher.encrypt(number, context="person.id_number"),
         index=index.id_number(number), masked=number[:6] + "********" + number[-4:], region_code="430124",
