@@ -156,6 +156,16 @@ class Settings(BaseSettings):
     alipay_notify_url: str = "http://127.0.0.1:8080/api/v1/payments/alipay/notify"
     alipay_timeout_s: float = Field(15.0, gt=0, le=60, description="per gateway call (connect and read)")
 
+    # -- payment orders (payments/orders.py, payments/order_sweep.py) --------------------------------------------
+    payment_order_ttl_min: int = Field(30, ge=5, le=120, description="an unpaid order expires (also at the provider)")
+    payment_query_after_min: int = Field(5, ge=1, le=60, description="beat queries orders still open after this")
+    payment_sweep_interval_s: float = Field(60.0, ge=5, description="beat: the payment order sweep")
+
+    # -- e-receipts (payments/receipts.py): HMAC keys of the verification code printed with its QR code.
+    # Comma-separated, each >= 16 characters; the FIRST signs new receipts, all verify (keep old keys as long as
+    # receipts signed with them may be checked). The QR points at ZSB_PUBLIC_BASE_URL. Production refuses the default.
+    receipt_code_keys: SecretStr = Field(SecretStr("zsb-dev-receipt-code-key-change-me"), min_length=16)
+
     # -- payment simulators only: the providers' own private keys, and how fast simulated time runs ------------
     sim_wechatpay_platform_private_key: str = Field("", repr=False)
     sim_alipay_private_key: str = Field("", repr=False)

@@ -53,6 +53,7 @@ from notifications.preferences import PreferenceRepository
 from notifications.publisher import TaskPublisher
 from notifications.service import NotificationCentre
 from payments.alipay import AlipayClient
+from payments.payment_orders import Payments
 from payments.school_fees import REPOSITORIES as SCHOOL_FEE_REPOSITORIES
 from payments.school_fees import SchoolFees
 from payments.wechatpay import WeChatPayClient
@@ -134,6 +135,11 @@ class Dependencies:
     @property
     def db(self) -> AsyncDatabase[dict[str, Any]]:
         return self.mongo[self.settings.mongodb_db]
+
+    @cached_property
+    def payments(self) -> Payments:
+        """Payment orders, provider callbacks, settlement, refunds of late money, the sweep (payments/)."""
+        return Payments.build(self.mongo, self.settings, wechatpay=self.wechatpay, alipay=self.alipay)
 
     @cached_property
     def notifications(self) -> NotificationCentre:

@@ -27,6 +27,7 @@ from mobile_api.handlers import (
     school_admin,
     school_fee_items,
     school_parents,
+    school_payments,
     school_roster,
 )
 from mobile_api.handlers import staff as staff_handlers
@@ -99,6 +100,7 @@ def api_routes() -> list[URLSpec]:
         *notifications.ROUTES,
         *notifications_admin.ROUTES,
         *school_admin.ROUTES, *school_roster.ROUTES, *school_fee_items.ROUTES, *school_parents.ROUTES,
+        *school_payments.ROUTES,
     ]
 
 

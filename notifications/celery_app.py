@@ -23,6 +23,7 @@ def create_celery(settings: Settings) -> Celery:
                     "storage.cleanup_tasks", "affairs.supervision_tasks"]
     task_modules.append("notifications.tasks_notify")  # the notification pipeline (notifications/contract.py)
     task_modules += ["payments.roster_tasks", "payments.bill_tasks"]  # school fees: rosters, bills
+    task_modules.append("payments.order_tasks")  # payment orders: the sweep (payments/order_sweep.py)
     app = Celery("zsb", broker=settings.redis_url, include=task_modules)
     app.conf.update(
         task_queues=[Queue(name) for name in QUEUES],
@@ -55,6 +56,9 @@ def create_celery(settings: Settings) -> Celery:
             # Bill generations whose task was lost or whose worker died (payments/bill_tasks.py). Every 5 minutes.
             "bill-generation-sweep": {"task": "payments.bill_tasks.sweep_bill_generation", "schedule": 300.0,
                                       "options": {"queue": "bulk"}},
+            # Payment orders no callback settled: query, settle or close; refunds still requested (order_sweep.py).
+            "payment-order-sweep": {"task": "payments.order_tasks.sweep_orders",
+                                    "schedule": settings.payment_sweep_interval_s, "options": {"queue": "default"}},
         },
     )
     return app

@@ -61,5 +61,6 @@ def test_production_starts_with_real_secrets() -> None:
             wechatpay_merchant_private_key=SecretStr("-----BEGIN PRIVATE KEY-----\\n(real merchant key)"),
             wechatpay_apiv3_key=SecretStr("a-real-32-byte-apiv3-key-0123456"),
             alipay_app_private_key=SecretStr("(real app private key, base64)"),
+            receipt_code_keys=SecretStr("a-long-random-receipt-code-key"),
         )
     )

@@ -1,0 +1,110 @@
+"""The safety net of payments (Celery beat, payments/order_tasks.py): settle what no callback settled.
+
+Every order still `created` / `paying` QUERY_AFTER (ZSB_PAYMENT_QUERY_AFTER_MIN) after it was made is asked
+about at its provider:
+- paid there → `Settlement.settle(source="query")`, exactly like a callback (a callback that comes later is a
+  duplicate and changes nothing);
+- not paid and past its expiry (30 min) → closed at the provider first (so nobody can pay it any more), then
+  closed here; a provider that answers "already paid" to the close is queried again and settled;
+- never opened there (a prepay that timed out before reaching it) and expired → closed here;
+- WeChat Pay PAYERROR / CLOSED / REVOKED → closed here (failed for PAYERROR);
+- a provider that does not answer → left for the next round.
+Then every refund still `requested` is sent again (payments/order_refunds.py).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import structlog
+
+from payments.alipay import AlipayClient
+from payments.errors import CallbackRejected, ProviderRejected, ProviderUnavailable, TradeNotFound
+from payments.order_refunds import Refunder
+from payments.order_settlement import Paid, Settlement
+from payments.orders import Channel, OrderRepository, RefundState
+from payments.wechatpay import WeChatPayClient
+
+log = structlog.get_logger(__name__)
+BATCH = 200
+_UNPAID, _GONE, _FAILED = "unpaid", "gone", "failed"
+
+
+@dataclass
+class OrderSweep:
+    orders: OrderRepository
+    settlement: Settlement
+    refunder: Refunder
+    wechatpay: WeChatPayClient
+    alipay: AlipayClient
+    query_after: timedelta = timedelta(minutes=5)
+
+    async def run(self, now: datetime | None = None) -> dict[str, int]:
+        """One round; counts of what happened, by outcome."""
+        at = now or datetime.now(UTC)
+        counts: Counter[str] = Counter()
+        for order in await self.orders.open_before(at - self.query_after, BATCH):
+            try:
+                counts[await self.resolve(order, at)] += 1
+            except ProviderUnavailable as exc:
+                log.warning("payment_sweep_provider_unavailable", order_id=order["_id"], code=exc.code)
+                counts["provider_unavailable"] += 1
+            except CallbackRejected as exc:  # the provider's own answer disagrees with the order: a person looks
+                log.error("payment_sweep_mismatch", order_id=order["_id"], reason=exc.reason, detail=exc.detail[:120])
+                counts["mismatch"] += 1
+        for order in await self.orders.refunds_in(RefundState.REQUESTED, BATCH):
+            counts[f"refund_{await self.refunder.carry_out(order['_id'])}"] += 1
+        if counts:
+            log.info("payment_sweep_done", **dict(counts))
+        return dict(counts)
+
+    async def resolve(self, order: dict[str, Any], now: datetime) -> str:
+        facts = await self._query(order, now)
+        if isinstance(facts, Paid):
+            return (await self.settlement.settle(facts)).value
+        if facts == _FAILED:
+            await self.settlement.close(order["_id"], "provider_payerror", failed=True)
+            return "failed"
+        if now < order["expires_at"] and facts == _UNPAID:
+            return "waiting"
+        if facts == _UNPAID:
+            try:
+                await self._close_at_provider(order)
+            except ProviderRejected as exc:  # paid between our query and our close
+                log.info("payment_sweep_close_refused", order_id=order["_id"], code=exc.code)
+                again = await self._query(order, now)
+                if isinstance(again, Paid):
+                    return (await self.settlement.settle(again)).value
+                raise ProviderUnavailable(order["channel"], exc.code, "close refused, not paid") from None
+        await self.settlement.close(order["_id"], "expired" if facts == _UNPAID else "closed_at_provider")
+        return "closed"
+
+    async def _query(self, order: dict[str, Any], now: datetime) -> Paid | str:
+        try:
+            if order["channel"] == Channel.WECHATPAY:
+                transaction = await self.wechatpay.query(order["out_trade_no"])
+                if transaction.paid and transaction.amount is not None and transaction.transaction_id:
+                    return Paid("wechatpay", order["out_trade_no"], transaction.transaction_id,
+                                transaction.amount.total, "query", transaction.success_time, transaction.appid)
+                if transaction.trade_state == "PAYERROR":
+                    return _FAILED
+                return _GONE if transaction.trade_state in ("CLOSED", "REVOKED") else _UNPAID
+            trade = await self.alipay.query(order["out_trade_no"])
+            if trade.paid:
+                return Paid("alipay", order["out_trade_no"], trade.trade_no, trade.total_fen, "query",
+                            trade.send_pay_date)
+            return _GONE if trade.trade_status == "TRADE_CLOSED" else _UNPAID
+        except TradeNotFound:
+            return _GONE if now >= order["expires_at"] or order["state"] == "created" else _UNPAID
+
+    async def _close_at_provider(self, order: dict[str, Any]) -> None:
+        try:
+            if order["channel"] == Channel.WECHATPAY:
+                await self.wechatpay.close(order["out_trade_no"])
+            else:
+                await self.alipay.close(order["out_trade_no"])
+        except TradeNotFound:
+            return

@@ -1,0 +1,56 @@
+"""Payment orders composed: creating orders, provider callbacks, settlement, refunds of late money, the sweep.
+
+Built once per process from the provider adapters and the database: by the API (`Dependencies.payments`) and
+by the Celery worker for the beat sweep (payments/order_tasks.py). docs/school-fees.md tells the whole story.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from pymongo import AsyncMongoClient
+
+from accounts.people import PersonRepository
+from core.idempotency import IdempotencyRepository
+from core.outbox import OutboxRepository
+from payments.alipay import AlipayClient
+from payments.bill_service import Bills
+from payments.bills import BillRepository
+from payments.order_refunds import Refunder
+from payments.order_service import PaymentOrders
+from payments.order_settlement import Settlement, settlement_transactions
+from payments.order_sweep import OrderSweep
+from payments.orders import OrderRepository
+from payments.payment_callbacks import PaymentCallbacks
+from payments.students import StudentRepository
+from payments.wechatpay import WeChatPayClient
+
+if TYPE_CHECKING:
+    from config.settings import Settings
+
+
+@dataclass
+class Payments:
+    orders: PaymentOrders
+    callbacks: PaymentCallbacks
+    settlement: Settlement
+    refunder: Refunder
+    sweep: OrderSweep
+
+    @classmethod
+    def build(cls, client: AsyncMongoClient[dict[str, Any]], settings: Settings, *, wechatpay: WeChatPayClient,
+              alipay: AlipayClient) -> Payments:
+        db = client[settings.mongodb_db]
+        repo = OrderRepository(db)
+        bills = Bills(BillRepository(db), StudentRepository(db), OutboxRepository(db))
+        settlement = Settlement(repo, bills, settlement_transactions(client))
+        refunder = Refunder(repo, wechatpay, alipay)
+        orders = PaymentOrders(repo, bills, PersonRepository(db), IdempotencyRepository(db), settlement, wechatpay,
+                               alipay, oa_appid=settings.wechat_oa_appid,
+                               ttl=timedelta(minutes=settings.payment_order_ttl_min))
+        return cls(orders=orders, callbacks=PaymentCallbacks(wechatpay, alipay, settlement, refunder),
+                   settlement=settlement, refunder=refunder,
+                   sweep=OrderSweep(repo, settlement, refunder, wechatpay, alipay,
+                                    query_after=timedelta(minutes=settings.payment_query_after_min)))
