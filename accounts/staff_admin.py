@@ -18,7 +18,7 @@ from pymongo.errors import DuplicateKeyError
 from accounts import errors as AE
 from accounts.identity import Principal
 from accounts.passwords import Passwords, check_initial_password
-from accounts.roles import normalise_staff_roles
+from accounts.roles import StaffLevel, level_mismatch, normalise_staff_roles
 from accounts.scopes import Action, Actor, Kind, Resource, authorize, is_allowed, require_staff, visible_scope
 from accounts.sessions import LoginSessions
 from accounts.staff import (
@@ -78,6 +78,7 @@ class StaffAdministration:
         if not USERNAME_RE.fullmatch(username):
             raise AppError(VALIDATION_FAILED, errors=[FieldError("username", "USERNAME_INVALID", USERNAME_RULE)])
         check_initial_password(initial_password, username=username)
+        _check_level(new.level, new.region_code)  # the HTTP model checks it too; seeding and the CLI come here only
         if await self.staff.find_by_username(username) is not None:
             raise AppError(AE.STAFF_USERNAME_TAKEN)  # before hashing: a retried create costs no argon2 time
         password_hash = await self.passwords.hash(initial_password)
@@ -143,3 +144,13 @@ class StaffAdministration:
 def _summary(account: StaffAccount) -> dict[str, object]:
     return {"username": account.username, "department_id": account.department_id,
             "region_code": account.region_code, "level": account.level, "roles": list(account.roles)}
+
+
+def _check_level(level: str, region_code: str) -> None:
+    """A level that is not a StaffLevel, or does not fit the region code, would break every later sign-in."""
+    if level not in StaffLevel.__members__.values():
+        problem: str | None = f"层级须为 {'、'.join(lv.value for lv in StaffLevel)} 之一"
+    else:
+        problem = level_mismatch(StaffLevel(level), region_code)
+    if problem:
+        raise AppError(VALIDATION_FAILED, errors=[FieldError("level", "STAFF_LEVEL_INVALID", problem)])

@@ -34,6 +34,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     local.stop()
 
 
+# Every test signs in from 127.0.0.1: a session sends more codes than one real IP may in a day. The per-IP limit
+# itself is tested with its own low limit (tests/integration/test_sms_codes.py).
+TEST_SMS_LIMIT_PER_IP = 100_000
+
+
 def settings_for(stack: LocalStack, **overrides: object) -> Settings:
     values = {key.removeprefix("ZSB_").lower(): value for key, value in stack.env().items()}
     values.update(env="test", mongodb_db="zsb_test", sim_port=stack.sim_port, log_level="INFO")
@@ -45,6 +50,7 @@ def settings_for(stack: LocalStack, **overrides: object) -> Settings:
     values.update(wechatpay_base_url=f"http://127.0.0.1:{stack.sim_port}/wechatpay")
     values.update(alipay_base_url=f"http://127.0.0.1:{stack.sim_port}/alipay")
     values.update(NOTIFY_TEST_SETTINGS)  # no quiet hours, fast retries (tests/support/notify.py)
+    values.update(sms_daily_limit_per_ip=TEST_SMS_LIMIT_PER_IP)
     values.update(overrides)
     return Settings(**values)
 
@@ -102,6 +108,7 @@ def subprocess_env(stack: LocalStack) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZSB_")}
     env.update(stack.env(), ZSB_SIM_PORT=str(stack.sim_port), ZSB_ENV="test", ZSB_MONGODB_DB="zsb_test", PYTHONUNBUFFERED="1")
     env.update(ZSB_SMS_ALIYUN_ENDPOINT=f"127.0.0.1:{stack.sim_port}")
+    env.update(ZSB_SMS_DAILY_LIMIT_PER_IP=str(TEST_SMS_LIMIT_PER_IP))
     env.update(NOTIFY_TEST_ENV, ZSB_WECHAT_API_BASE_URL=f"http://127.0.0.1:{stack.sim_port}/wechat")
     env.update(ZSB_SMS_TENCENT_ENDPOINT=f"127.0.0.1:{stack.sim_port}")
     env.update(ZSB_WECHATPAY_BASE_URL=f"http://127.0.0.1:{stack.sim_port}/wechatpay",

@@ -61,6 +61,17 @@ async def test_username_is_unique_whatever_the_case(deps: Dependencies) -> None:
     assert await code_of(make_staff(deps, username=user.username.upper())) == "STAFF_USERNAME_TAKEN"
 
 
+async def test_a_level_that_does_not_fit_is_refused_on_every_path(deps: Dependencies) -> None:
+    """The HTTP model checks the level, but seeding and the CLI call the service directly: it checks too, or the
+    account would be stored and every sign-in of it would fail."""
+    for level, region in (("street", "430124"), ("town", "430124"), ("district", "430182001")):
+        with pytest.raises(AppError) as refused:
+            await make_staff(deps, level=level, region_code=region)
+        assert refused.value.error.code == "VALIDATION_FAILED"
+        assert [e.errcode for e in refused.value.errors] == ["STAFF_LEVEL_INVALID"]
+    assert (await make_staff(deps, level="town", region_code="430182001")).account.level == "town"
+
+
 async def test_concurrent_creates_of_one_username_make_one_account(deps: Dependencies) -> None:
     name = new_username()
     results = await asyncio.gather(*(make_staff(deps, username=name) for _ in range(4)), return_exceptions=True)
