@@ -90,3 +90,16 @@ def region_contains(ancestor: str, descendant: str) -> bool:
         return region_prefix(descendant).startswith(region_prefix(ancestor))
     except RegionCodeInvalid:
         return False
+
+
+def containing_prefixes(code: str) -> list[str]:
+    """The prefixes of every region that contains `code` (itself included), widest first: `430182` → `43`,
+    `4301`, `430182`. Someone whose region prefix is one of them has `code` in their subtree (one `$in` query).
+    Raises RegionCodeInvalid like region_prefix."""
+    prefix, ends, end = region_prefix(code), [], 0
+    for size in _GROUPS:
+        end += size
+        if end > len(prefix):
+            break
+        ends.append(end)
+    return [prefix[:n] for n in ends]

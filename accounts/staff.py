@@ -171,6 +171,17 @@ class StaffRepository(Repository):
         cursor = self.collection.find({"_id": {"$in": staff_ids}}, CONTACT_PROJECTION)
         return {doc["_id"]: ContactPoints.from_doc(doc, PHONE_CONTEXT) async for doc in cursor}
 
+    async def ids_with_role(self, role: str, *, region_prefixes: list[str] | None = None,
+                            department_id: str | None = None) -> list[str]:
+        """Enabled staff holding `role` (of that department, whose region prefix is one of `region_prefixes`):
+        who a notification to "the department's staff" or "the region's supervisors" goes to."""
+        query: dict[str, Any] = {"roles": role, "disabled": False}
+        if department_id is not None:
+            query["department.id"] = department_id
+        if region_prefixes is not None:
+            query["region_prefix"] = {"$in": region_prefixes}
+        return [doc["_id"] async for doc in self.collection.find(query, {"_id": 1}).sort("_id", ASCENDING)]
+
     async def phone_cipher(self, staff_id: str) -> str | None:
         doc = await self.collection.find_one({"_id": staff_id}, {"phone.cipher": 1})
         return ((doc or {}).get("phone") or {}).get("cipher")

@@ -24,6 +24,7 @@ def create_celery(settings: Settings) -> Celery:
     task_modules.append("notifications.tasks_notify")  # the notification pipeline (notifications/contract.py)
     task_modules += ["payments.roster_tasks", "payments.bill_tasks"]  # school fees: rosters, bills
     task_modules.append("payments.order_tasks")  # payment orders: the sweep (payments/order_sweep.py)
+    task_modules.append("payments.payment_record_tasks")  # e-receipts still owed; daily reconciliation
     app = Celery("zsb", broker=settings.redis_url, include=task_modules)
     app.conf.update(
         task_queues=[Queue(name) for name in QUEUES],
@@ -59,6 +60,12 @@ def create_celery(settings: Settings) -> Celery:
             # Payment orders no callback settled: query, settle or close; refunds still requested (order_sweep.py).
             "payment-order-sweep": {"task": "payments.order_tasks.sweep_orders",
                                     "schedule": settings.payment_sweep_interval_s, "options": {"queue": "default"}},
+            # E-receipts still owed (payments/receipt_issuing.py), at the pace of the order sweep.
+            "receipt-sweep": {"task": "payments.payment_record_tasks.issue_receipts",
+                              "schedule": settings.payment_sweep_interval_s, "options": {"queue": "default"}},
+            # Yesterday's trade bills of both channels against our orders, after the providers publish them.
+            "payment-reconciliation": {"task": "payments.payment_record_tasks.reconcile",
+                                       "schedule": crontab(hour=10, minute=30), "options": {"queue": "bulk"}},
         },
     )
     return app

@@ -70,6 +70,14 @@ def message_doc(event: dict[str, Any], key: Key, channel: Channel, *, state: Sta
     }
 
 
+def template_data(event: dict[str, Any]) -> dict[str, Any]:
+    """What the template may use: the event's data, plus `at` (when the event was recorded) unless it says."""
+    data = dict(event.get("data") or {})
+    if data.get("at") in (None, "") and event.get("created_at"):
+        data["at"] = event["created_at"]
+    return data
+
+
 class FanOut:
     def __init__(self, messages: MessageRepository, inbox: InboxRepository, directory: Directory,
                  book: TemplateBook, *, quiet: QuietHours | None, lease_s: float) -> None:
@@ -78,7 +86,7 @@ class FanOut:
 
     async def run(self, event: dict[str, Any], *, now: datetime | None = None) -> Planned:
         moment = bson_time(now)
-        keys: list[Key] = list(dict.fromkeys((r["kind"], r["id"]) for r in event.get("recipients", [])))
+        keys = await self.directory.expand(list(event.get("recipients") or []), dict(event.get("data") or {}))
         template = self.book.latest(event["topic"])
         urgent = bool(event.get("urgent")) or bool(template and template.urgent)
         queue = queue_for(urgent=urgent, recipients=len(keys))
@@ -90,7 +98,7 @@ class FanOut:
             problem = (Reason.UNKNOWN_TEMPLATE, f"没有主题为 {event['topic']} 的模板")
         else:
             try:
-                rendered = render(template, event.get("data") or {})
+                rendered = render(template, template_data(event))
             except TemplateDataError as exc:
                 problem = (exc.reason, exc.detail)
         reaches = await self.directory.reach(keys) if keys else {}

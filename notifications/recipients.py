@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from accounts.people import ContactPoints, PersonRepository
+from accounts.regions import RegionCodeInvalid, containing_prefixes
 from accounts.staff import StaffRepository
 from notifications.preferences import PreferenceRepository, Preferences
 from notifications.states import Channel, Reason
@@ -58,11 +59,38 @@ def channel_chain(reach: Reach, rendered: Rendered) -> tuple[list[Channel], Reas
     return [], Reason.NO_CHANNEL, "没有可用的通知渠道（未绑定微信、未验证手机号）"
 
 
+def _containing(region_code: object) -> list[str] | None:
+    try:
+        return containing_prefixes(region_code) if isinstance(region_code, str) else None
+    except RegionCodeInvalid:
+        return None
+
+
 class Directory:
     """Looks recipients up in bulk: one query per kind, plus one for preferences when asked."""
 
     def __init__(self, people: PersonRepository, staff: StaffRepository, prefs: PreferenceRepository) -> None:
         self.people, self.staff, self.prefs = people, staff, prefs
+
+    async def expand(self, recipients: list[dict[str, str]], data: dict[str, object]) -> list[Key]:
+        """The event's recipients as people and staff members, in order, each once. A group (core/outbox.py
+        `department`, `region_supervisors`) becomes its members at this moment; a group with no member is kept
+        as itself, so it is recorded as a failure with its reason instead of vanishing."""
+        keys: list[Key] = []
+        for recipient in recipients:
+            kind, rid = recipient["kind"], recipient["id"]
+            members: list[str] | None = None
+            if kind == "department":
+                members = await self.staff.ids_with_role("staff", department_id=rid,
+                                                         region_prefixes=_containing(data.get("region_code")))
+            elif kind == "region_supervisors":
+                prefixes = _containing(rid)
+                members = await self.staff.ids_with_role("supervisor", region_prefixes=prefixes) if prefixes else []
+            if members:
+                keys += [("staff", member) for member in members]
+            else:
+                keys.append((kind, rid))
+        return list(dict.fromkeys(keys))
 
     async def reach(self, recipients: list[Key], *, with_prefs: bool = True) -> dict[Key, Reach]:
         person_ids = [rid for kind, rid in recipients if kind == "person"]

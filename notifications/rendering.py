@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from notifications.quiet_hours import SHANGHAI
@@ -60,6 +60,18 @@ def _as_datetime(value: Any) -> str:
     return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
 
 
+def _as_deadline(value: Any) -> str:
+    """A time limit stored as the instant it runs out (24:00 of the last day = 00:00 of the next, Shanghai) → that
+    last day; a plain date is that date."""
+    moment = _moment(value)
+    if isinstance(moment, datetime):
+        if moment.tzinfo is None:
+            raise ValueError("时间须带时区")
+        local = moment.astimezone(SHANGHAI)
+        moment = (local - timedelta(microseconds=1)).date() if local.time() == time(0) else local.date()
+    return f"{moment.year}年{moment.month}月{moment.day}日"
+
+
 def _as_yuan(value: Any) -> str:
     fen = _fen(value)
     return f"{fen // 100}.{fen % 100:02d}元"
@@ -80,6 +92,7 @@ def _plain(value: Any) -> str:
 
 FILTERS: dict[str | None, Callable[[Any], str]] = {
     None: _plain, "yuan": _as_yuan, "amount": _as_amount, "date": _as_date, "datetime": _as_datetime,
+    "deadline": _as_deadline,
 }
 
 

@@ -145,6 +145,11 @@ class FaultsHandler(_ControlHandler):
     def get(self) -> None:
         self.send_json({"faults_pending": [f.describe() for f in self.sim.faults]})
 
+    def delete(self) -> None:
+        """The provider is back: drop every pending fault (counters and inboxes stay)."""
+        self.sim.faults.clear()
+        self.send_json({"faults_pending": []})
+
 
 
 class TemplatesHandler(_ControlHandler):

@@ -42,7 +42,7 @@ DEFAULT_TEMPLATES: tuple[SimTemplate, ...] = (
         "thing1": "事项名称", "character_string2": "办件编号", "time3": "办结时限", "thing4": "预警说明"},
         long_term=True),
     SimTemplate(MINIPROGRAM, "mp-bill-published", "缴费通知", {
-        "thing1": "缴费项目", "name2": "缴费对象", "amount3": "应缴金额", "date4": "截止日期"}),
+        "thing1": "缴费项目", "name2": "缴费对象", "amount3": "应缴金额", "thing4": "收费单位"}),
     SimTemplate(MINIPROGRAM, "mp-payment-result", "缴费结果通知", {
         "thing1": "缴费项目", "amount2": "支付金额", "phrase3": "支付状态", "time4": "支付时间"}),
     SimTemplate(MINIPROGRAM, "mp-refund-settled", "退款到账通知", {
@@ -54,5 +54,5 @@ DEFAULT_TEMPLATES: tuple[SimTemplate, ...] = (
     SimTemplate(OFFICIAL_ACCOUNT, "oa-staff-task", "待办任务提醒", {
         "thing1": "事项名称", "character_string2": "办件编号", "time3": "办结时限"}),
     SimTemplate(OFFICIAL_ACCOUNT, "oa-bill-published", "缴费提醒", {
-        "thing1": "缴费项目", "amount2": "应缴金额", "date3": "截止日期"}),
+        "thing1": "缴费项目", "amount2": "应缴金额", "thing3": "收费单位"}),
 )

@@ -49,11 +49,11 @@ async def test_an_event_reaches_the_phone_once_and_the_report_confirms_it(
     assert message["channel"] == "sms" and message["provider"] == "aliyun" and message["attempts"] == 1
     assert [step["state"] for step in message["history"]] == ["created", "sending", "sent", "delivered"]
     [received] = await sms.messages(phone)
-    assert received["text"] == ("【掌上办】您申请的出生医学证明首次签发已受理，办件编号ZSB20261125000123，"
+    assert received["text"] == ("【掌上办】您申请的出生医学证明首次签发已受理，办件编号4301822026112500001，"
                                 "承诺2026年12月10日前办结。")
     assert received["out_id"] == message["_id"] and received["biz_id"] == message["provider_ref"]
     [item] = await InboxRepository(deps.db).page("person", person_id, before=None, limit=10)
-    assert item["title"] == "办件已受理" and "ZSB20261125000123" in item["body"] and item["unread"]
+    assert item["title"] == "办件已受理" and "4301822026112500001" in item["body"] and item["unread"]
 
 
 async def test_unusable_events_are_recorded_as_permanent_failures_with_their_reason(
@@ -68,7 +68,7 @@ async def test_unusable_events_are_recorded_as_permanent_failures_with_their_rea
     [u] = await settled_messages(deps.db, unknown)
     assert (u["state"], u["reason"], u["channel"]) == ("permanent-failure", "UNKNOWN_TEMPLATE", "none")
     [m] = await settled_messages(deps.db, missing)
-    assert m["reason"] == "MISSING_PLACEHOLDER" and "case_no" in m["detail"] and "due_date" in m["detail"]
+    assert m["reason"] == "MISSING_PLACEHOLDER" and "receipt_no" in m["detail"] and "due_at" in m["detail"]
     docs = {d["recipient"]["id"]: d for d in await settled_messages(deps.db, nobody, count=2)}
     assert docs["01JDQ00000000000000NOBODY1"]["reason"] == "RECIPIENT_NOT_FOUND"
     assert (docs[wechat_only]["channel"], docs[wechat_only]["reason"]) == ("wechat_subscribe", "NO_GRANT")

@@ -74,10 +74,17 @@ def test_missing_and_bad_values_are_all_named_at_once() -> None:
     template = default_book().latest("bill.published")
     assert template is not None
     with pytest.raises(TemplateDataError) as caught:
-        render(template, {"bill_name": "学费", "amount_fen": "180000"})
+        render(template, {"fee_item_name": "学费", "amount_fen": "180000"})
     assert caught.value.reason is Reason.MISSING_PLACEHOLDER
-    for name in ("student_name", "due_date", "amount_fen"):
+    for name in ("student_name", "school_name", "amount_fen"):
         assert name in caught.value.detail
+
+
+def test_a_time_limit_reads_as_its_last_day() -> None:
+    # the limit runs out at 24:00 on Oct 14 (Shanghai), stored as 00:00 on the 15th (16:00 UTC on the 14th)
+    assert fill("{t|deadline}", {"t": "2025-10-14T16:00:00+00:00"}) == "2025年10月14日"
+    assert fill("{t|deadline}", {"t": "2025-10-14T09:30:00+08:00"}) == "2025年10月14日"
+    assert fill("{t|deadline}", {"t": "2025-10-14"}) == "2025年10月14日"
 
 
 def test_filters_write_money_and_shanghai_time() -> None:

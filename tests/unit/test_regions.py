@@ -7,6 +7,7 @@ import pytest
 from accounts.regions import (
     RegionCodeInvalid,
     RegionLevel,
+    containing_prefixes,
     is_region_code,
     region_contains,
     region_level,
@@ -80,3 +81,11 @@ def test_invalid_codes(code: str) -> None:
     with pytest.raises(RegionCodeInvalid) as caught:
         region_prefix(code)
     assert "代码" in str(caught.value)
+
+
+def test_containing_prefixes_name_every_region_above_a_code() -> None:
+    assert containing_prefixes("430182") == ["43", "4301", "430182"]
+    assert containing_prefixes("430182001") == ["43", "4301", "430182", "430182001"]
+    assert containing_prefixes("430000") == ["43"]
+    with pytest.raises(RegionCodeInvalid):
+        containing_prefixes("43")
