@@ -160,6 +160,8 @@ class Settings(BaseSettings):
     payment_order_ttl_min: int = Field(30, ge=5, le=120, description="an unpaid order expires (also at the provider)")
     payment_query_after_min: int = Field(5, ge=1, le=60, description="beat queries orders still open after this")
     payment_sweep_interval_s: float = Field(60.0, ge=5, description="beat: the payment order sweep")
+    refund_query_after_min: int = Field(5, ge=1, le=1440,
+                                        description="beat queries refunds still processing this long after sending")
 
     # -- e-receipts (payments/receipts.py): HMAC keys of the verification code printed with its QR code.
     # Comma-separated, each >= 16 characters; the FIRST signs new receipts, all verify (keep old keys as long as

@@ -54,6 +54,8 @@ from notifications.publisher import TaskPublisher
 from notifications.service import NotificationCentre
 from payments.alipay import AlipayClient
 from payments.payment_orders import Payments
+from payments.payment_records import REPOSITORIES as PAYMENT_RECORD_REPOSITORIES
+from payments.payment_records import PaymentRecords
 from payments.school_fees import REPOSITORIES as SCHOOL_FEE_REPOSITORIES
 from payments.school_fees import SchoolFees
 from payments.wechatpay import WeChatPayClient
@@ -77,7 +79,7 @@ REPOSITORIES: tuple[type[Repository], ...] = (
     DocumentAccessLogRepository, FormFileRepository,
     CaseRepository, CaseEventRepository, CaseTaskRepository, EcertRepository,
     MessageRepository, InboxRepository, GrantRepository, PreferenceRepository,
-    *SCHOOL_FEE_REPOSITORIES,
+    *SCHOOL_FEE_REPOSITORIES, *PAYMENT_RECORD_REPOSITORIES,
 )
 
 
@@ -140,6 +142,12 @@ class Dependencies:
     def payments(self) -> Payments:
         """Payment orders, provider callbacks, settlement, refunds of late money, the sweep (payments/)."""
         return Payments.build(self.mongo, self.settings, wechatpay=self.wechatpay, alipay=self.alipay)
+
+    @cached_property
+    def payment_records(self) -> PaymentRecords:
+        """E-receipts (downloads, the public check) and reconciliation reports and re-runs (payments/)."""
+        return PaymentRecords.build(self.db, self.settings, self.redis, self.payments, self.school_fees.schools,
+                                    fetchers={"wechatpay": self.wechatpay.trade_bill, "alipay": self.alipay.trade_bill})
 
     @cached_property
     def notifications(self) -> NotificationCentre:

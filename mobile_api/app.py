@@ -28,6 +28,8 @@ from mobile_api.handlers import (
     school_fee_items,
     school_parents,
     school_payments,
+    school_receipts,
+    school_refunds,
     school_roster,
 )
 from mobile_api.handlers import staff as staff_handlers
@@ -100,7 +102,7 @@ def api_routes() -> list[URLSpec]:
         *notifications.ROUTES,
         *notifications_admin.ROUTES,
         *school_admin.ROUTES, *school_roster.ROUTES, *school_fee_items.ROUTES, *school_parents.ROUTES,
-        *school_payments.ROUTES,
+        *school_payments.ROUTES, *school_receipts.ROUTES, *school_refunds.ROUTES,
     ]
 
 

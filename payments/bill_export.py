@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,6 +30,12 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 HEADERS = ("学号", "姓名", "年级", "班级", "收费项目", "学期", "应缴金额（元）", "状态", "缴费时间", "支付渠道",
            "交易单号", "取消原因")
 PROVIDERS = {"wechatpay": "微信支付", "alipay": "支付宝"}
+_NOT_IN_TITLES = re.compile(r"[\[\]:*?/\\]")  # Excel refuses these in a sheet's title; "/" and "\\" break file names
+
+
+def safe_title(text: str) -> str:
+    """A class's name as a sheet title and a file-name part: the roster allows any text (`1/2班`, `[实验]班`)."""
+    return _NOT_IN_TITLES.sub("_", text).strip("'") or "账单"
 
 
 def _row(bill: dict[str, Any]) -> list[Any]:
@@ -44,7 +51,7 @@ def _row(bill: dict[str, Any]) -> list[Any]:
 def build_bills_workbook(title: str, bills: list[dict[str, Any]]) -> bytes:
     book = Workbook()
     ws = book.active
-    ws.title = title[:31]
+    ws.title = safe_title(title)[:31]
     ws.append(list(HEADERS))
     for cell in ws[1]:
         cell.font, cell.fill = Font(bold=True), PatternFill("solid", fgColor="DDEBF7")
@@ -77,4 +84,4 @@ class BillExport:
         bills = await self.bills.of_class(school_id, class_id, item_id=item_id)
         title = f"{klass['grade']}{klass['name']}"
         data = await asyncio.to_thread(build_bills_workbook, title, bills)
-        return data, f"{school['name']}-{title}-账单.xlsx"
+        return data, f"{safe_title(school['name'])}-{safe_title(title)}-账单.xlsx"

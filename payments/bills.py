@@ -1,6 +1,8 @@
 """Bills (`bills`): one per (fee item, student), the thing a parent pays.
 
     unpaid ──▶ paid          (payments: the lead's orders mark it, `Bills.mark_paid` inside their transaction)
+       │        └──▶ refunded (school finance refunded the whole amount: payments/refund_settlement.py; final,
+       │                       the bill is not paid again; a partial refund leaves it paid with `refunded_fen`)
        └─────▶ cancelled     (the fee item was withdrawn before it was paid)
 
 (fee item, student) is unique in the database, so generating bills again — a retried job, a roster imported
@@ -31,9 +33,11 @@ class BillState(StrEnum):
     UNPAID = "unpaid"
     PAID = "paid"
     CANCELLED = "cancelled"
+    REFUNDED = "refunded"
 
 
-BILL_STATE_LABELS = {BillState.UNPAID: "待缴费", BillState.PAID: "已缴费", BillState.CANCELLED: "已取消"}
+BILL_STATE_LABELS = {BillState.UNPAID: "待缴费", BillState.PAID: "已缴费", BillState.CANCELLED: "已取消",
+                     BillState.REFUNDED: "已退费"}
 
 
 def bill_resource(bill: dict[str, Any], guardian_person_ids: list[str] | tuple[str, ...]) -> Resource:
@@ -99,6 +103,17 @@ class BillRepository(Repository):
         return await self.collection.find_one_and_update(
             {"_id": bill_id, "state": {"$in": list(from_states)}},
             {"$set": {**changes, "state": to_state}, "$inc": {"version": 1}},
+            session=session, return_document=ReturnDocument.AFTER)
+
+    async def add_refund(self, bill_id: str, amount_fen: int, *, full: bool, now: datetime,
+                         session: Session = None) -> dict[str, Any] | None:
+        """A refund of the bill's payment finished: count it; paid → refunded when the whole amount is back."""
+        changes: dict[str, Any] = {"updated_at": now}
+        if full:
+            changes.update(state=BillState.REFUNDED.value, refunded_at=now)
+        return await self.collection.find_one_and_update(
+            {"_id": bill_id, "state": BillState.PAID.value},
+            {"$set": changes, "$inc": {"refunded_fen": amount_fen, "version": 1}},
             session=session, return_document=ReturnDocument.AFTER)
 
     async def cancel_unpaid(self, item_id: str, reason: str, now: datetime, *,

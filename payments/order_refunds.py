@@ -1,21 +1,29 @@
-"""Automatic refunds of money that arrived for an order that cannot be paid (payments/order_settlement.py).
+"""Refunds at the providers: the one dialogue about refunds (`RefundDesk`), and the automatic refunds of money
+that arrived for an order that cannot be paid (payments/order_settlement.py).
 
-The decision is recorded first (`refund.state = requested`, in the settlement's transaction); this module
-carries it to the provider, at once (in the background of the callback that found it) and again from the
-sweep until the provider has accepted it:
+`RefundDesk` is used by both kinds of refund — these automatic ones, and those school finance asks for
+(payments/refund_settlement.py) — so the providers' rules live in one place:
+- WeChat Pay: `refund` with our out_refund_no (the same number on every retry, so the provider makes at most one
+  refund) → usually PROCESSING, settled by the REFUND.* callback or `query_refund`; SUCCESS, ABNORMAL and CLOSED
+  are final.
+- Alipay: `alipay.trade.refund` answers synchronously (the same out_request_no again is a harmless repeat), and
+  the refund query (`alipay.trade.fastpay.refund.query`, REFUND_SUCCESS) is the authority on its outcome: it is
+  asked at once, and when it does not answer the refund stays processing for the sweep to ask again (Alipay
+  sends no refund notify in the basic flow).
+A provider that is unavailable raises ProviderUnavailable (send again later: the number makes it safe); one that
+refuses raises ProviderRejected.
 
-- WeChat Pay: `refund` with out_refund_no `R<order id>` (the same number on every retry, so the provider
-  makes at most one refund) → `processing`, settled by the REFUND.* callback (`refund_notice`) or a query;
-- Alipay: `alipay.trade.refund` is synchronous → `refunded`.
-
-A provider that is unavailable leaves the refund `requested` for the next sweep; one that refuses marks it
-`failed` with the provider's code and logs an error: a person must look. Refunds that school finance asks
-for (full or partial, with a second approver) are a later slice of issue 8.
+The automatic refund's decision is recorded first (`refund.state = requested`, in the settlement's transaction);
+`Refunder` carries it to the provider, at once (in the background of the callback that found it) and again from
+the sweep until the provider has accepted it; the sweep also queries those still processing after
+ZSB_REFUND_QUERY_AFTER_MIN. A refusal marks it `failed` with the provider's code and logs an error: a person
+must look.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -27,14 +35,67 @@ from payments.orders import Channel, OrderRepository, RefundState
 from payments.wechatpay import WeChatPayClient
 
 log = structlog.get_logger(__name__)
+SUCCEEDED, PROCESSING, FAILED = "succeeded", "processing", "failed"
+WECHATPAY_OUTCOMES = {"SUCCESS": SUCCEEDED, "PROCESSING": PROCESSING, "ABNORMAL": FAILED, "CLOSED": FAILED}
 REFUND_OUTCOMES = {"SUCCESS": RefundState.REFUNDED, "ABNORMAL": RefundState.FAILED, "CLOSED": RefundState.FAILED}
+_LATE_STATES = {SUCCEEDED: RefundState.REFUNDED, PROCESSING: RefundState.PROCESSING, FAILED: RefundState.FAILED}
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderRefund:
+    """What the provider says of one refund: `state` is succeeded | processing | failed; `accepted_at` is when the
+    provider took it (WeChat Pay create_time, Alipay gmt_refund_pay), for reconciliation."""
+
+    state: str
+    provider_refund_id: str | None = None
+    detail: str | None = None
+    accepted_at: datetime | None = None
+
+
+@dataclass
+class RefundDesk:
+    wechatpay: WeChatPayClient
+    alipay: AlipayClient
+
+    async def send(self, *, channel: str, out_trade_no: str, out_refund_no: str, refund_fen: int, total_fen: int,
+                   reason: str) -> ProviderRefund:
+        """Ask for the refund (again: the same number is the same refund). ProviderUnavailable / Rejected."""
+        if channel == Channel.WECHATPAY:
+            answer = await self.wechatpay.refund(out_trade_no=out_trade_no, out_refund_no=out_refund_no,
+                                                 refund_fen=refund_fen, total_fen=total_fen, reason=reason[:80])
+            return ProviderRefund(WECHATPAY_OUTCOMES.get(answer.status, PROCESSING), answer.refund_id, answer.status,
+                                  answer.create_time)
+        result = await self.alipay.refund(out_trade_no=out_trade_no, out_request_no=out_refund_no,
+                                          refund_fen=refund_fen, reason=reason)
+        try:
+            confirmed = await self.query(channel=channel, out_trade_no=out_trade_no, out_refund_no=out_refund_no,
+                                         refund_fen=refund_fen)
+        except ProviderUnavailable as exc:  # accepted; the sweep asks again
+            log.info("payment_refund_query_deferred", out_refund_no=out_refund_no, code=exc.code)
+            return ProviderRefund(PROCESSING, result.trade_no, "ACCEPTED", result.gmt_refund_pay)
+        return ProviderRefund(confirmed.state, result.trade_no, confirmed.detail, result.gmt_refund_pay)
+
+    async def query(self, *, channel: str, out_trade_no: str, out_refund_no: str, refund_fen: int) -> ProviderRefund:
+        """The refund's state at the provider. ProviderUnavailable when it does not answer; TradeNotFound when
+        WeChat Pay knows no such refund."""
+        if channel == Channel.WECHATPAY:
+            answer = await self.wechatpay.query_refund(out_refund_no)
+            if answer.out_trade_no != out_trade_no or answer.amount.refund != refund_fen:
+                raise CallbackRejected(channel, "refund_mismatch", out_refund_no[:64])
+            return ProviderRefund(WECHATPAY_OUTCOMES.get(answer.status, PROCESSING), answer.refund_id, answer.status)
+        status = await self.alipay.query_refund(out_trade_no=out_trade_no, out_request_no=out_refund_no)
+        if not status.refunded:
+            return ProviderRefund(PROCESSING, None, status.refund_status or "NOT_YET")
+        if status.refund_fen != refund_fen:
+            raise CallbackRejected(channel, "refund_mismatch", out_refund_no[:64])
+        return ProviderRefund(SUCCEEDED, None, "REFUND_SUCCESS")
 
 
 @dataclass
 class Refunder:
     orders: OrderRepository
-    wechatpay: WeChatPayClient
-    alipay: AlipayClient
+    desk: RefundDesk
+    query_after: timedelta = timedelta(minutes=5)
 
     async def carry_out(self, order_id: str) -> str | None:
         """Send the order's requested refund to its provider; the refund's state after, None if none was due."""
@@ -43,17 +104,9 @@ class Refunder:
         if order is None or refund.get("state") != RefundState.REQUESTED:
             return None
         try:
-            if order["channel"] == Channel.WECHATPAY:
-                answer = await self.wechatpay.refund(
-                    out_trade_no=order["out_trade_no"], out_refund_no=refund["out_refund_no"],
-                    refund_fen=refund["amount_fen"], total_fen=order["amount_fen"], reason=refund["reason"][:80])
-                state = RefundState.REFUNDED if answer.status == "SUCCESS" else RefundState.PROCESSING
-                provider_id: str | None = answer.refund_id
-            else:
-                result = await self.alipay.refund(out_trade_no=order["out_trade_no"],
-                                                  out_request_no=refund["out_refund_no"],
-                                                  refund_fen=refund["amount_fen"], reason=refund["reason"])
-                state, provider_id = RefundState.REFUNDED, result.trade_no
+            answer = await self.desk.send(channel=order["channel"], out_trade_no=order["out_trade_no"],
+                                          out_refund_no=refund["out_refund_no"], refund_fen=refund["amount_fen"],
+                                          total_fen=order["amount_fen"], reason=refund["reason"])
         except ProviderUnavailable as exc:
             log.warning("payment_refund_deferred", order_id=order_id, code=exc.code)
             return RefundState.REQUESTED.value
@@ -61,8 +114,31 @@ class Refunder:
             log.error("payment_refund_refused", order_id=order_id, code=exc.code, channel=order["channel"])
             await self._move(order_id, RefundState.REQUESTED, RefundState.FAILED, detail=exc.code)
             return RefundState.FAILED.value
-        await self._move(order_id, RefundState.REQUESTED, state, provider_refund_id=provider_id)
+        state = _LATE_STATES[answer.state]
+        await self._move(order_id, RefundState.REQUESTED, state, provider_refund_id=answer.provider_refund_id,
+                         detail=answer.detail, accepted_at=bson_time(answer.accepted_at))
         log.info("payment_refund_sent", order_id=order_id, state=state.value, channel=order["channel"])
+        return state.value
+
+    async def check(self, order: dict[str, Any], now: datetime) -> str | None:
+        """The sweep: ask the provider about a refund processing for longer than `query_after`; its state after
+        (None: not due yet, or the provider did not answer)."""
+        refund = order.get("refund") or {}
+        sent = refund.get("updated_at")
+        if refund.get("state") != RefundState.PROCESSING or sent is None or sent > now - self.query_after:
+            return None
+        try:
+            answer = await self.desk.query(channel=order["channel"], out_trade_no=order["out_trade_no"],
+                                           out_refund_no=refund["out_refund_no"], refund_fen=refund["amount_fen"])
+        except (ProviderUnavailable, ProviderRejected, CallbackRejected) as exc:
+            log.warning("payment_refund_query_failed", order_id=order["_id"], error=type(exc).__name__)
+            return None
+        if answer.state == PROCESSING:
+            return RefundState.PROCESSING.value
+        state = _LATE_STATES[answer.state]
+        if await self._move(order["_id"], RefundState.PROCESSING, state, detail=answer.detail) is not None:
+            (log.error if state is RefundState.FAILED else log.info)(
+                "payment_refund_settled", order_id=order["_id"], state=state.value, source="query")
         return state.value
 
     async def refund_notice(self, out_trade_no: str, out_refund_no: str, status: str, refund_fen: int) -> bool:

@@ -7,7 +7,8 @@
 3. otherwise ONE MongoDB transaction moves the order created/paying → paid and the bill unpaid → paid
    (`Bills.mark_paid`, which records the `bill.paid` outbox event in the same transaction). The order's
    partial unique index `bill_paid_once` and the bill's conditional write mean that of two orders of one bill
-   at most one commits as paid;
+   at most one commits as paid. The same transaction records the receipt still to issue (`on_paid`,
+   payments/receipt_issuing.py), so a crash right after the commit loses no receipt;
 4. when that cannot be (the order was closed or failed, or the bill was paid by another order or cancelled),
    a second transaction records the money on the order (`payment`, `late`), closes it if still open, and
    requests an automatic refund (payments/order_refunds.py carries it out, right away and from the sweep).
@@ -21,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 from pymongo.asynchronous.client_session import AsyncClientSession
@@ -58,6 +59,16 @@ class Outcome(StrEnum):
     REFUND = "refund_requested"  # money arrived for an order that cannot be paid: recorded, refund requested
 
 
+class PaidListener(Protocol):
+    """Told of every order that becomes paid (payments/receipt_issuing.py: its e-receipt)."""
+
+    async def record(self, order_id: str, session: AsyncClientSession) -> None:
+        """Inside the transaction that pays the order: write what must not be lost with it."""
+
+    def committed(self, order_id: str, source: str) -> None:
+        """After that transaction committed: start follow-up work without waiting for it."""
+
+
 class _CannotPay(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -73,6 +84,7 @@ class Settlement:
     orders: OrderRepository
     bills: Bills
     tx: Transactions  # retry_on _Stale (see `settlement_transactions`)
+    on_paid: PaidListener | None = None
 
     async def settle(self, paid: Paid) -> Outcome:
         order = await self.orders.get(paid.out_trade_no)
@@ -95,6 +107,8 @@ class Settlement:
             return await self._late(order["_id"], paid, reason)
         log.info("payment_settled" if outcome is Outcome.APPLIED else "payment_duplicate", provider=paid.provider,
                  order_id=order["_id"], bill_id=order["bill_id"], source=paid.source, amount_fen=paid.amount_fen)
+        if outcome is Outcome.APPLIED and self.on_paid is not None:
+            self.on_paid.committed(order["_id"], paid.source)
         return outcome
 
     def _check(self, order: dict[str, Any] | None, paid: Paid) -> None:
@@ -129,6 +143,8 @@ class Settlement:
         await self.bills.mark_paid(order["bill_id"], session=session, now=now, payment={
             "provider": paid.provider, "order_id": order_id, "transaction_id": paid.transaction_id,
             "amount_fen": paid.amount_fen, "paid_at": payment["paid_at"]})
+        if self.on_paid is not None:
+            await self.on_paid.record(order_id, session)
         return Outcome.APPLIED
 
     async def _late(self, order_id: str, paid: Paid, reason: str) -> Outcome:

@@ -9,7 +9,9 @@ about at its provider:
 - never opened there (a prepay that timed out before reaching it) and expired → closed here;
 - WeChat Pay PAYERROR / CLOSED / REVOKED → closed here (failed for PAYERROR);
 - a provider that does not answer → left for the next round.
-Then every refund still `requested` is sent again (payments/order_refunds.py).
+Then every refund still `requested` is sent again (payments/order_refunds.py), and those still `processing`
+ZSB_REFUND_QUERY_AFTER_MIN after they were sent are queried; the same for the refunds school finance asked for
+(payments/refund_settlement.py: approved ones sent again, processing ones queried and settled).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from payments.errors import CallbackRejected, ProviderRejected, ProviderUnavaila
 from payments.order_refunds import Refunder
 from payments.order_settlement import Paid, Settlement
 from payments.orders import Channel, OrderRepository, RefundState
+from payments.refund_settlement import RefundSettlement
 from payments.wechatpay import WeChatPayClient
 
 log = structlog.get_logger(__name__)
@@ -41,6 +44,7 @@ class OrderSweep:
     wechatpay: WeChatPayClient
     alipay: AlipayClient
     query_after: timedelta = timedelta(minutes=5)
+    refund_settlement: RefundSettlement | None = None
 
     async def run(self, now: datetime | None = None) -> dict[str, int]:
         """One round; counts of what happened, by outcome."""
@@ -57,6 +61,11 @@ class OrderSweep:
                 counts["mismatch"] += 1
         for order in await self.orders.refunds_in(RefundState.REQUESTED, BATCH):
             counts[f"refund_{await self.refunder.carry_out(order['_id'])}"] += 1
+        for order in await self.orders.refunds_in(RefundState.PROCESSING, BATCH):
+            if (checked := await self.refunder.check(order, at)) is not None:
+                counts[f"refund_{checked}"] += 1
+        if self.refund_settlement is not None:
+            counts.update(await self.refund_settlement.sweep(at))
         if counts:
             log.info("payment_sweep_done", **dict(counts))
         return dict(counts)

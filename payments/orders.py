@@ -15,6 +15,9 @@
   is recorded on the order (`payment`, `late: true`) with a `refund` sub-document that the refunder
   (payments/order_refunds.py) carries through: requested → processing → refunded | failed.
 - Money is integer fen; `amount_fen` is copied from the bill when the order is made and never changes.
+- Refunds that school finance asks for (payments/refunds.py) live in their own collection; a paid order only
+  counts them: `refund_reserved_fen` (requested, approved, in flight or done; never above `amount_fen`, by a
+  conditional update) and `refunded_fen` (done). The order stays `paid`.
 """
 
 from __future__ import annotations
@@ -131,6 +134,27 @@ class OrderRepository(Repository):
         return await self.collection.find_one_and_update(
             {"_id": order_id, "refund.state": from_state.value}, {"$set": changes, "$inc": {"version": 1}},
             return_document=ReturnDocument.AFTER)
+
+    async def reserve_refund(self, order_id: str, amount_fen: int, *, session: Session = None) -> dict[str, Any] | None:
+        """Count a refund request against a paid order unless the refunds would then exceed what was paid (one
+        conditional write: concurrent requests cannot over-reserve); the order after, or None when refused."""
+        order = await self.collection.find_one({"_id": order_id}, {"amount_fen": 1}, session=session)
+        limit = order["amount_fen"] - amount_fen if order is not None else -1
+        if limit < 0:
+            return None
+        return await self.collection.find_one_and_update(
+            {"_id": order_id, "state": OrderState.PAID.value,
+             "$or": [{"refund_reserved_fen": {"$exists": False}}, {"refund_reserved_fen": {"$lte": limit}}]},
+            {"$inc": {"refund_reserved_fen": amount_fen, "version": 1}},
+            session=session, return_document=ReturnDocument.AFTER)
+
+    async def count_refund(self, order_id: str, *, reserved_fen: int = 0, refunded_fen: int = 0,
+                           session: Session = None) -> dict[str, Any] | None:
+        """Release a rejected or failed refund (`reserved_fen` < 0) or record a finished one (`refunded_fen`)."""
+        return await self.collection.find_one_and_update(
+            {"_id": order_id}, {"$inc": {"refund_reserved_fen": reserved_fen, "refunded_fen": refunded_fen,
+                                         "version": 1}},
+            session=session, return_document=ReturnDocument.AFTER)
 
     async def open_before(self, created_before: datetime, limit: int) -> list[dict[str, Any]]:
         """Orders still created/paying that were made before `created_before`, oldest first (the sweep)."""

@@ -6,7 +6,8 @@ and appid; then a TRANSACTION.SUCCESS is settled against the order (out_trade_no
 REFUND.* notice settles our refund. Alipay (`alipay`): the form is parsed strictly (a parameter twice is
 refused), RSA2 verified over the sorted parameters, app_id and seller_id checked; TRADE_SUCCESS /
 TRADE_FINISHED are settled against the order (out_trade_no, total_amount); any other status, and the echo of
-a refund, is acknowledged without a change.
+a refund, is acknowledged without a change. A REFUND.* notice goes to the refunds school finance asked for
+(payments/refund_settlement.py, found by out_refund_no) or else to the automatic refunds of late money.
 
 Every refusal is logged once here (`payment_callback_rejected`, provider and reason; never a body, key,
 signature or payer id). A duplicate is accepted (the provider must stop resending) and changes nothing.
@@ -25,6 +26,7 @@ from payments.alipay_notify import form_from_body
 from payments.errors import CallbackRejected
 from payments.order_refunds import Refunder
 from payments.order_settlement import Outcome, Paid, Settlement
+from payments.refund_settlement import RefundSettlement
 from payments.wechatpay import WeChatPayClient
 
 log = structlog.get_logger(__name__)
@@ -44,6 +46,7 @@ class PaymentCallbacks:
     alipay: AlipayClient
     settlement: Settlement
     refunder: Refunder
+    refund_settlement: RefundSettlement | None = None
     _background: set[asyncio.Task[object]] = field(default_factory=set)
 
     async def wechatpay_notify(self, headers: Headers, body: bytes) -> CallbackResult:
@@ -62,8 +65,10 @@ class PaymentCallbacks:
                 return CallbackResult(True, outcome.value)
             assert notice.refund is not None
             refund = notice.refund
-            changed = await self.refunder.refund_notice(refund.out_trade_no, refund.out_refund_no,
-                                                        refund.refund_status, refund.amount.refund)
+            changed = await self.refund_settlement.notice(refund) if self.refund_settlement else None
+            if changed is None:
+                changed = await self.refunder.refund_notice(refund.out_trade_no, refund.out_refund_no,
+                                                            refund.refund_status, refund.amount.refund)
             return CallbackResult(True, "refund_settled" if changed else "duplicate")
         except CallbackRejected as exc:
             return self._rejected(exc, 401 if exc.reason in _AUTH_REASONS else 400)

@@ -1,4 +1,5 @@
-"""Payment orders composed: creating orders, provider callbacks, settlement, refunds of late money, the sweep.
+"""Payment orders composed: creating orders, provider callbacks, settlement, refunds of late money, the sweep,
+and the e-receipt of every paid order (payments/receipt_issuing.py).
 
 Built once per process from the provider adapters and the database: by the API (`Dependencies.payments`) and
 by the Celery worker for the beat sweep (payments/order_tasks.py). docs/school-fees.md tells the whole story.
@@ -18,12 +19,15 @@ from core.outbox import OutboxRepository
 from payments.alipay import AlipayClient
 from payments.bill_service import Bills
 from payments.bills import BillRepository
-from payments.order_refunds import Refunder
+from payments.order_refunds import RefundDesk, Refunder
 from payments.order_service import PaymentOrders
 from payments.order_settlement import Settlement, settlement_transactions
 from payments.order_sweep import OrderSweep
 from payments.orders import OrderRepository
 from payments.payment_callbacks import PaymentCallbacks
+from payments.receipt_issuing import ReceiptIssuer, ReceiptQueueRepository
+from payments.receipts import receipt_book
+from payments.refund_service import SchoolRefunds, build_refunds
 from payments.students import StudentRepository
 from payments.wechatpay import WeChatPayClient
 
@@ -38,6 +42,8 @@ class Payments:
     settlement: Settlement
     refunder: Refunder
     sweep: OrderSweep
+    refunds: SchoolRefunds  # refunds asked for by school finance (payments/refund_service.py)
+    receipts: ReceiptIssuer
 
     @classmethod
     def build(cls, client: AsyncMongoClient[dict[str, Any]], settings: Settings, *, wechatpay: WeChatPayClient,
@@ -45,12 +51,19 @@ class Payments:
         db = client[settings.mongodb_db]
         repo = OrderRepository(db)
         bills = Bills(BillRepository(db), StudentRepository(db), OutboxRepository(db))
-        settlement = Settlement(repo, bills, settlement_transactions(client))
-        refunder = Refunder(repo, wechatpay, alipay)
+        receipts = ReceiptIssuer(receipt_book(db, settings), ReceiptQueueRepository(db), repo, bills.bills,
+                                 PersonRepository(db))
+        settlement = Settlement(repo, bills, settlement_transactions(client), on_paid=receipts)
+        desk, refund_query_after = RefundDesk(wechatpay, alipay), timedelta(minutes=settings.refund_query_after_min)
+        refunder = Refunder(repo, desk, query_after=refund_query_after)
+        refunds = build_refunds(client, settings.mongodb_db, desk, query_after=refund_query_after)
         orders = PaymentOrders(repo, bills, PersonRepository(db), IdempotencyRepository(db), settlement, wechatpay,
                                alipay, oa_appid=settings.wechat_oa_appid,
                                ttl=timedelta(minutes=settings.payment_order_ttl_min))
-        return cls(orders=orders, callbacks=PaymentCallbacks(wechatpay, alipay, settlement, refunder),
-                   settlement=settlement, refunder=refunder,
+        return cls(orders=orders, callbacks=PaymentCallbacks(wechatpay, alipay, settlement, refunder,
+                                                             refund_settlement=refunds.settlement),
+                   settlement=settlement, refunder=refunder, refunds=refunds,
                    sweep=OrderSweep(repo, settlement, refunder, wechatpay, alipay,
-                                    query_after=timedelta(minutes=settings.payment_query_after_min)))
+                                    query_after=timedelta(minutes=settings.payment_query_after_min),
+                                    refund_settlement=refunds.settlement),
+                   receipts=receipts)

@@ -132,17 +132,17 @@ class RosterChecker:
         self.issues.extend(problems)
         if checked is None:
             return
-        first = self._numbers.get(checked.student_no)
-        twin = self._ids.get(checked.citizen_id.number)
-        if first is not None:
+        # The first row holding a value is remembered even when that row is itself a duplicate of another value,
+        # so one upload reports every duplicate (not the next one only after the first is fixed).
+        first = self._numbers.setdefault(checked.student_no, row)
+        twin = self._ids.setdefault(checked.citizen_id.number, checked)
+        if first != row:
             self.issues.append(RowIssue(row, HEADER["student_no"], "DUPLICATE_STUDENT_NO",
                                         f"学号 {checked.student_no} 与第 {first} 行重复", checked.student_no))
-        elif twin is not None:
+        if twin is not checked:
             self.issues.append(RowIssue(row, HEADER["id_number"], "DUPLICATE_ID_NUMBER",
                                         f"身份证号与第 {twin.row} 行（学号 {twin.student_no}）重复", checked.student_no))
-        else:
-            self._numbers[checked.student_no] = row
-            self._ids[checked.citizen_id.number] = checked
+        if first == row and twin is checked:
             self.good.append(checked)
 
 

@@ -34,6 +34,7 @@ from payments.guardians import GuardianLinks, StaleStudent
 from payments.link_codes import LinkCodeRepository, LinkCodes
 from payments.link_limits import LinkAttempts
 from payments.orders import OrderRepository
+from payments.refunds import RefundRepository
 from payments.roster_jobs import RosterJobRepository
 from payments.roster_run import RosterRunner
 from payments.roster_service import RosterImports
@@ -44,7 +45,7 @@ from storage.object_store import ObjectStore
 Publish = Callable[..., Awaitable[str]]
 REPOSITORIES: tuple[type[Repository], ...] = (
     SchoolRepository, ClassRepository, StudentRepository, RosterJobRepository, FeeItemRepository, BillRepository,
-    LinkCodeRepository, OrderRepository,
+    LinkCodeRepository, OrderRepository, RefundRepository,
 )
 
 

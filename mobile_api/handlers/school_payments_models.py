@@ -45,6 +45,7 @@ class OrderOut(BaseModel):
     paid_at: datetime | None
     closed_reason: str | None = Field(description="expired 超时未支付，bill_paid_by_another_order 账单已由其他订单缴清，…")
     refund: RefundOut | None = Field(description="款项到账但订单不能生效时的自动退款")
+    refunded_fen: int = Field(0, description="学校财务办理的退费中已退回的金额（分）；全额退回后账单为 refunded")
     request_payment: RequestPaymentOut | None = Field(
         None, description="微信支付：传给 wx.requestPayment 的参数（仅在创建或重试创建时返回）")
     alipay_trade_no: str | None = Field(None, description="支付宝小程序：传给 my.tradePay 的 tradeNO")
@@ -60,7 +61,7 @@ class OrderOut(BaseModel):
             expires_at=doc["expires_at"], paid_at=payment.get("paid_at") if doc["state"] == OrderState.PAID else None,
             closed_reason=doc.get("closed_reason") or doc.get("failed_reason"),
             refund=RefundOut(state=refund["state"], amount_fen=refund["amount_fen"], reason=refund["reason"])
-            if refund else None,
+            if refund else None, refunded_fen=int(doc.get("refunded_fen") or 0),
             request_payment=RequestPaymentOut(**params.request_payment) if params and params.request_payment else None,
             alipay_trade_no=params.alipay_trade_no if params else None,
             alipay_pay_url=params.alipay_pay_url if params else None)

@@ -15,7 +15,7 @@ import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from io import BytesIO
 from typing import Any
 
@@ -82,6 +82,12 @@ def roster_xlsx(children: list[tuple[str, str, str]]) -> bytes:
     return out.getvalue()
 
 
+def pupil_id_number() -> str:
+    """A child's number unlikely to repeat across the session (linking looks children up by number)."""
+    born = date(2014, 1, 1) + timedelta(days=secrets.randbelow(5 * 365))
+    return make_citizen_id(REGION, born, secrets.randbelow(1000))
+
+
 async def school_with_bills(deps: Dependencies, *, children: int = 1, amount_fen: int = 120_000) -> FeeSchool:
     """A fresh school (random code) in 宁乡市 with `children` pupils, one published fee item and its bills."""
     fees, settings = deps.school_fees, deps.settings
@@ -90,7 +96,7 @@ async def school_with_bills(deps: Dependencies, *, children: int = 1, amount_fen
                                                   price_department_code=DEPT["nx_ndrc"]))
     finance = Actor(roles=frozenset({"school_finance"}), staff_id=f"t-fin-{code[-6:]}", department_id=code,
                     region_code=REGION)
-    pupils = [(f"S{i:03d}", "陈" + "思远晓雨子涵浩然"[i % 8] + "一二三四五六七八九十"[i // 8 % 10], make_citizen_id(REGION, date(2017, 1, 1 + i), 100 + secrets.randbelow(800)))
+    pupils = [(f"S{i:03d}", "陈" + "思远晓雨子涵浩然"[i % 8] + "一二三四五六七八九十"[i // 8 % 10], pupil_id_number())
               for i in range(children)]
     cipher, index = pii_from_settings(settings)
     imports = RosterImports(fees.roster.jobs, fees.schools, deps.objects, settings.s3_bucket_documents, _not_queued)
