@@ -37,6 +37,7 @@ from pymongo import IndexModel, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
 from accounts.errors import REFRESH_TOKEN_REUSED, SESSION_REVOKED, TOKEN_EXPIRED, TOKEN_INVALID
+from accounts.events import AccountEventRepository
 from config.settings import Settings
 from core.clock import bson_time
 from core.errors import AppError
@@ -174,15 +175,18 @@ class LoginSessionRepository(Repository):
 class LoginSessions:
     """The session service: login, refresh with rotation and reuse detection, logout, device list."""
 
-    def __init__(self, repo: LoginSessionRepository, *, refresh_ttl: timedelta) -> None:
+    def __init__(self, repo: LoginSessionRepository, *, refresh_ttl: timedelta,
+                 events: AccountEventRepository | None = None) -> None:
         if refresh_ttl <= timedelta(0):
             raise ValueError("refresh token TTL must be positive")
         self.repo = repo
         self.refresh_ttl = refresh_ttl
+        self.events = events  # a resident is told when their token was reused (accounts/events.py NOTIFY)
 
     @classmethod
     def from_settings(cls, db: AsyncDatabase[dict[str, Any]], settings: Settings) -> LoginSessions:
-        return cls(LoginSessionRepository(db), refresh_ttl=timedelta(seconds=settings.refresh_token_ttl_s))
+        return cls(LoginSessionRepository(db), refresh_ttl=timedelta(seconds=settings.refresh_token_ttl_s),
+                   events=AccountEventRepository(db))
 
     async def start(
         self, person_id: str, *, device: str, ip: str | None, kind: SessionKind = "person",
@@ -242,13 +246,16 @@ class LoginSessions:
             return AppError(SESSION_REVOKED)
         if doc["refresh_hash"] == presented:
             return AppError(TOKEN_EXPIRED)
-        await self.repo.revoke(doc["_id"], reason="refresh_token_reused", now=moment)
+        first = await self.repo.revoke(doc["_id"], reason="refresh_token_reused", now=moment)
         log.warning(
             "refresh_token_reused",
             session_id=doc["_id"],
             person_id=doc["person_id"],
             generation=doc["generation"],
         )
+        if first and kind == "person" and self.events is not None:  # once per family; staff are not `people`
+            await self.events.record(doc["person_id"], "refresh_token_reused",
+                                     {"session_id": doc["_id"], "device": doc.get("device")})
         return AppError(REFRESH_TOKEN_REUSED)
 
     async def logout(

@@ -17,7 +17,7 @@ from accounts.people import PersonRepository, sealed_identity
 from accounts.regions import region_prefix
 from affairs import case_chain, case_clock, case_forms
 from affairs import errors as AF
-from affairs.case_history import History, Step, Who, applicant_of
+from affairs.case_history import History, Step, Who
 from affairs.case_inputs import DraftChange, Withdraw
 from affairs.case_materials import changed_targets, material_docs, missing
 from affairs.case_repository import CaseRepository, CaseTaskRepository, Transactions
@@ -213,8 +213,7 @@ class CaseApplications:
         clock = case_clock.start(self.calendar, version["guide"], now)
         step = Step(CaseAction.SUBMIT, Who(Actor.APPLICANT, id=person_id, role="resident"),
                     changes={"form": form, "sealed": sealed, "materials": materials, "clock": clock,
-                             "submitted_at": now},
-                    notify=("case.submitted", applicant_of(case), {}))
+                             "submitted_at": now})  # told to nobody: core/outbox_topics.py case.submitted
         return await self.tx.run(lambda session: self._then_prereview(case, step, now, session, round_=1))
 
     async def _then_prereview(self, case: dict[str, Any], step: Step, now: datetime, session: Any,

@@ -94,6 +94,7 @@ class History:
             await self.outbox.add(OutboxEvent(
                 topic=topic, key=f"case:{case['_id']}:{seq}", recipients=recipients,
                 data={"case_id": case["_id"], "matter_name": case["matter"]["name"],
+                      "department_name": case["matter"]["department_name"],
                       "receipt_no": updated.get("receipt_no"), "state_label": LABELS[target],
                       "due_at": (updated.get("clock") or {}).get("due_at"), **data},
                 subject={"kind": "case", "id": case["_id"]}), session=session, now=now)

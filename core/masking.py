@@ -71,3 +71,14 @@ def find_unmasked(text: str) -> list[str]:
 
 
 _PHONE_STANDALONE_RE = re.compile(r"(?<![0-9A-Za-z])(?:\+?86)?1[3-9]\d{9}(?![0-9A-Za-z])")
+
+
+def mask_name(name: str) -> str:
+    """A person's name as a message to someone else shows it: `王芳` → `王*`, `陈志强` → `陈*强`, `欧阳娜娜` → `欧**娜`
+    (the first character, and the last from three on)."""
+    name = name.strip()
+    if len(name) <= 1:
+        return name
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]

@@ -62,6 +62,7 @@ class Bills:
             await self.outbox.add(OutboxEvent(
                 topic="bill.paid", key=f"bill:{bill_id}:paid", recipients=tuple(Recipient("person", p) for p in guardians),
                 data={"bill_id": bill_id, "fee_item_name": after["item"]["name"], "student_name": after["student_name"],
-                      "school_name": after["school_name"], "amount_fen": after["amount_fen"]},
+                      "school_name": after["school_name"], "amount_fen": after["amount_fen"],
+                      "order_no": payment.get("order_id"), "paid_at": payment.get("paid_at") or at},
                 subject={"kind": "bill", "id": bill_id}), session=session, now=at)
         return after

@@ -181,7 +181,8 @@ class FeeItems:
                         topic="bill.cancelled", key=f"bill:{bill['_id']}:cancelled",
                         recipients=tuple(Recipient("person", p) for p in student["guardian_person_ids"]),
                         data={"bill_id": bill["_id"], "fee_item_name": doc["name"], "reason": reason,
-                              "student_name": bill["student_name"], "school_name": doc["school_name"]},
+                              "student_name": bill["student_name"], "school_name": doc["school_name"],
+                              "amount_fen": doc["amount_fen"]},  # every bill of an item is its amount
                         subject={"kind": "bill", "id": bill["_id"]}))
             return Change({"state": FeeItemState.WITHDRAWN.value, "withdrawn_at": now, "withdrawn_by": actor.staff_id,
                            "withdraw_reason": reason, "bills.cancelled": len(cancelled)}, events=events)

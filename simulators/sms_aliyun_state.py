@@ -206,7 +206,7 @@ class AliyunSmsState:
         code = business_fault or self._refusal(params)
         if code is not None:
             return self._answer(code, request_id)
-        biz_id = f"{secrets.randbelow(10**17) + 10**17}^0"
+        biz_id = _biz_id()
         values = json.loads(params.get("TemplateParam") or "{}")
         text = f"【{params['SignName']}】" + _VARIABLE_RE.sub(
             lambda m: values[m[1]], self.templates[params["TemplateCode"]])
@@ -283,3 +283,12 @@ class AliyunSmsState:
                 "rejected": dict(self.rejected), "faults_served": self.faults_served,
                 "faults_pending": [f.describe() for f in self.faults], "nonces_remembered": len(self.nonces),
                 **reports}
+
+
+def _biz_id() -> str:
+    """18 digits and `^0`, as Aliyun's; never with 18/19/20 at digits 7-8, where one would read as a citizen ID
+    number (6 region + birth year) to the privacy scan of the tests: about 1 in 1,000 random ones did."""
+    while True:
+        digits = str(secrets.randbelow(10**17) + 10**17)
+        if digits[6:8] not in ("18", "19", "20"):
+            return f"{digits}^0"

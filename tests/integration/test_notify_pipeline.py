@@ -60,8 +60,10 @@ async def test_unusable_events_are_recorded_as_permanent_failures_with_their_rea
         deps: Dependencies, settings: Settings, sms: SmsSim) -> None:
     person_id, phone = await person_with_phone(deps.db, settings)
     wechat_only, _ = await person_with_wechat(deps.db)  # no grant, no phone: nothing can carry it
-    unknown = await record_event(deps.db, "case.teleported", [("person", person_id)], {"x": "1"})
-    missing = await record_event(deps.db, "case.accepted", [("person", person_id)], {"matter_name": "出生登记"})
+    unknown = await record_event(deps.db, "case.teleported", [("person", person_id)], {"x": "1"},
+                                 unusable="a topic with no template, on purpose")
+    missing = await record_event(deps.db, "case.accepted", [("person", person_id)], {"matter_name": "出生登记"},
+                                 unusable="values the template needs are missing, on purpose")
     nobody = await record_event(deps.db, "case.accepted", [("person", "01JDQ00000000000000NOBODY1"),
                                                             ("person", wechat_only)], dict(ACCEPTED))
 
@@ -82,8 +84,8 @@ async def test_a_granted_subscribe_message_goes_to_wechat_and_spends_the_grant(
     person_id, openid = await person_with_wechat(deps.db)
     await wechat_sim.grant("mp-payment-result", openid=openid)  # the phone's "allow" (one-time)
     await deps.notifications.report_grants("person", person_id, {"mp-payment-result": "accept"})
-    sample = default_book().latest("payment.succeeded").sample  # type: ignore[union-attr]
-    event_id = await record_event(deps.db, "payment.succeeded", [("person", person_id)], dict(sample))
+    sample = default_book().latest("bill.paid").sample  # type: ignore[union-attr]
+    event_id = await record_event(deps.db, "bill.paid", [("person", person_id)], dict(sample))
 
     [message] = await settled_messages(deps.db, event_id, states={"delivered"})
     assert message["channel"] == "wechat_subscribe" and message["provider"] == "wechat_mp"

@@ -86,6 +86,12 @@ async def test_reuse_of_a_rotated_token_revokes_the_whole_family(
     doc = await deps.db["login_sessions"].find_one({"_id": stolen.session_id})
     assert doc is not None and doc["revoked_reason"] == "refresh_token_reused"
     assert (await sessions.refresh(other_device.refresh_token)).session_id == other_device.session_id
+    # the person is told once (account event + its notification in the outbox), not at every later refusal
+    events = await deps.db["account_events"].find({"person_id": person}).to_list()
+    assert [e["type"] for e in events] == ["refresh_token_reused"]
+    notices = await deps.db["outbox"].find({"topic": "account.refresh_token_reused",
+                                            "recipients.id": person}).to_list()
+    assert len(notices) == 1
 
 
 @pytest.mark.parametrize("contenders", [2, 8])

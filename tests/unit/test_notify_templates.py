@@ -23,8 +23,9 @@ from wechat.subscribe_fields import violation
 
 TOPICS = {
     "case.accepted", "case.supplement_requested", "case.approved", "case.denied", "case.completed",
-    "case.not_accepted", "task.created", "task.warning", "task.overdue", "bill.published", "payment.succeeded",
-    "refund.settled", "case.rating_requested", "account.citizen_id_bind_attempt_by_other",
+    "case.not_accepted", "task.created", "task.warning", "task.overdue", "bill.published", "bill.paid",
+    "bill.cancelled", "refund.settled", "fee_item.submitted", "fee_item.approved", "fee_item.rejected",
+    "case.rating_requested", "account.citizen_id_bind_attempt_by_other",
     "account.refresh_token_reused", "account.phone_bind_attempt_by_other",
 }
 
