@@ -54,13 +54,8 @@ class Delivery:
 
     async def send_ids(self, message_ids: list[str]) -> int:
         """Claim each message (skipping what another worker holds or has finished) and send what was claimed."""
-        limit = asyncio.Semaphore(self.concurrency)
-
-        async def claim(message_id: str) -> dict[str, Any] | None:
-            async with limit:
-                return await self.messages.claim(message_id, now=self.clock(), lease_s=self.lease_s)
-
-        claimed = [doc for doc in await asyncio.gather(*(claim(i) for i in message_ids)) if doc is not None]
+        claimed = await self.messages.claim_many(list(dict.fromkeys(message_ids)), now=self.clock(),
+                                                 lease_s=self.lease_s)
         if not claimed:
             return 0
         for doc in claimed:

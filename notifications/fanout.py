@@ -85,40 +85,53 @@ class FanOut:
         self.quiet, self.lease_s = quiet, lease_s
 
     async def run(self, event: dict[str, Any], *, now: datetime | None = None) -> Planned:
+        return (await self.run_many([event], now=now))[0]
+
+    async def run_many(self, events: list[dict[str, Any]], *, now: datetime | None = None) -> list[Planned]:
+        """Fan a batch of events out at once: every recipient of the batch looked up in one query per kind, the
+        in-app items and the messages of the whole batch recorded in one insert each. One Planned per event."""
         moment = bson_time(now)
-        keys = await self.directory.expand(list(event.get("recipients") or []), dict(event.get("data") or {}))
-        template = self.book.latest(event["topic"])
-        urgent = bool(event.get("urgent")) or bool(template and template.urgent)
-        queue = queue_for(urgent=urgent, recipients=len(keys))
-        due = bson_time(due_at(moment, urgent=urgent, quiet=self.quiet))
-        inline = len(keys) <= BULK_RECIPIENTS and due <= moment
-        rendered: Rendered | None = None
-        problem: tuple[Reason, str] | None = None
-        if template is None:
-            problem = (Reason.UNKNOWN_TEMPLATE, f"没有主题为 {event['topic']} 的模板")
-        else:
-            try:
-                rendered = render(template, template_data(event))
-            except TemplateDataError as exc:
-                problem = (exc.reason, exc.detail)
-        reaches = await self.directory.reach(keys) if keys else {}
-        common = {"now": moment, "due": due, "queue": queue, "urgent": urgent,
-                  "template_ref": template.ref if template else None, "lease_s": self.lease_s}
-        docs: list[dict[str, Any]] = []
+        prepared = []
+        for event in events:
+            keys = await self.directory.expand(list(event.get("recipients") or []), dict(event.get("data") or {}))
+            template = self.book.latest(event["topic"])
+            urgent = bool(event.get("urgent")) or bool(template and template.urgent)
+            queue = queue_for(urgent=urgent, recipients=len(keys))
+            due = bson_time(due_at(moment, urgent=urgent, quiet=self.quiet))
+            inline = len(keys) <= BULK_RECIPIENTS and due <= moment
+            rendered: Rendered | None = None
+            problem: tuple[Reason, str] | None = None
+            if template is None:
+                problem = (Reason.UNKNOWN_TEMPLATE, f"没有主题为 {event['topic']} 的模板")
+            else:
+                try:
+                    rendered = render(template, template_data(event))
+                except TemplateDataError as exc:
+                    problem = (exc.reason, exc.detail)
+            common = {"now": moment, "due": due, "queue": queue, "urgent": urgent,
+                      "template_ref": template.ref if template else None, "lease_s": self.lease_s}
+            prepared.append((event, keys, queue, inline, rendered, problem, common))
+        every_key = list(dict.fromkeys(key for _, keys, *_ in prepared for key in keys))
+        reaches = await self.directory.reach(every_key) if every_key else {}
+        per_event: list[list[dict[str, Any]]] = []
         items: list[dict[str, Any]] = []
-        for key in keys:
-            reach = reaches[key]
-            if problem is not None or rendered is None:
-                reason, detail = problem or (Reason.UNKNOWN_TEMPLATE, "")
-                docs.append(message_doc(event, key, Channel.NONE, state=State.PERMANENT_FAILURE, reason=reason,
-                                        detail=detail, **common))
-                continue
-            if reach.contact is not None:
-                items.append(self._inbox_item(event, key, rendered, moment))
-            docs += self._messages_for(event, key, reach, rendered, inline=inline, common=common)
+        for event, keys, _queue, inline, rendered, problem, common in prepared:
+            docs: list[dict[str, Any]] = []
+            for key in keys:
+                reach = reaches[key]
+                if problem is not None or rendered is None:
+                    reason, detail = problem or (Reason.UNKNOWN_TEMPLATE, "")
+                    docs.append(message_doc(event, key, Channel.NONE, state=State.PERMANENT_FAILURE, reason=reason,
+                                            detail=detail, **common))
+                    continue
+                if reach.contact is not None:
+                    items.append(self._inbox_item(event, key, rendered, moment))
+                docs += self._messages_for(event, key, reach, rendered, inline=inline, common=common)
+            per_event.append(docs)
         await self.inbox.insert_new(items)
-        inserted = await self.messages.insert_new(docs)
-        return await self._plan(event, docs, inserted, reaches, queue, moment)
+        inserted = await self.messages.insert_new([doc for docs in per_event for doc in docs])
+        return [await self._plan(event, docs, inserted, reaches, queue, moment)
+                for (event, _keys, queue, *_), docs in zip(prepared, per_event, strict=True)]
 
     def _messages_for(self, event: dict[str, Any], key: Key, reach: Reach, rendered: Rendered, *, inline: bool,
                       common: dict[str, Any]) -> list[dict[str, Any]]:
@@ -151,7 +164,8 @@ class FanOut:
 
     async def _plan(self, event: dict[str, Any], docs: list[dict[str, Any]], inserted: set[str],
                     reaches: dict[Key, Reach], queue: str, now: datetime) -> Planned:
-        planned = Planned(queue=queue, recorded=len(inserted))
+        recorded = sum(1 for doc in docs if doc["_id"] in inserted)
+        planned = Planned(queue=queue, recorded=recorded)
         for doc in docs:
             if doc["_id"] not in inserted:
                 continue
@@ -160,7 +174,7 @@ class FanOut:
                 planned.claimed.append((doc, reaches[key].contact))
             elif doc["state"] == State.CREATED.value and doc["due_at"] <= now:
                 planned.to_queue.append(doc["_id"])
-        if len(inserted) < len(docs):  # recorded before (a second dispatch): pick up what is still unsent
+        if recorded < len(docs):  # recorded before (a second dispatch): pick up what is still unsent
             known = set(planned.to_queue)
             planned.to_queue += [i for i in await self.messages.sendable_of_event(event["_id"], now) if i not in known]
         return planned

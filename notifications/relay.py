@@ -1,7 +1,10 @@
-"""The outbox relay: hands pending outbox events to Celery, one task per event, and marks them dispatched.
+"""The outbox relay: hands pending outbox events to Celery, in batches of events, and marks them dispatched.
+
+The events of a round go to Celery in batches (one `process_events` task per up to
+contract.EVENTS_PER_TASK events of one queue), so a worker fans a batch out at once.
 
 Run as its own process (`python -m notifications.relay`, started by `./dev run` and by the tests). Each round
-reads the oldest pending events, publishes a `process_event` task for each (on the queue its urgency and size
+reads the oldest pending events, publishes `process_events` tasks for them (on the queue its urgency and size
 call for) and marks the published ones `dispatched`. The order matters: publish first, then mark. A crash
 between the two leaves the event pending and it is published again next round, so an event may be handed
 over twice but never lost; the consumers are idempotent (messages.py dedup keys). If Redis is down the
@@ -9,16 +12,21 @@ publish fails, nothing is marked, and the events wait in the outbox until it is 
 
 What wakes a round: a change stream on the outbox collection (SecantusDB supports change streams, transactions
 included; checked: an insert inside a committed transaction is seen once), so a new event is handed over
-within milliseconds; and, whatever happens to the stream, a poll every ZSB_NOTIFY_RELAY_POLL_S. The stream is
-only a doorbell: what to publish always comes from the `pending` query, so a missed or duplicated change
-costs nothing, and the relay works with polling alone when a server has no change streams.
+within milliseconds; and, whatever happens to the stream, a poll every ZSB_NOTIFY_RELAY_POLL_S. The stream's
+insert events carry the new events, which a round hands over directly (see OutboxRelay); the `pending` query
+stays the source of truth for everything else, so a missed or duplicated change costs nothing, and the relay
+works with polling alone when a server has no change streams.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
+import math
 import signal
+import time
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -29,13 +37,15 @@ from celery import Celery
 from config.logging import configure_logging
 from config.settings import Settings, get_settings
 from core.outbox import OutboxRepository
-from notifications.contract import PROCESS_EVENT, event_payload, queue_for
+from notifications.contract import PROCESS_EVENTS, event_batches, event_payload, queue_for
 from notifications.templates import default_book
 
 log = structlog.get_logger(__name__)
 
 PublishBatch = Callable[[list[dict[str, Any]]], list[str]]  # events → ids published (blocking)
 MAX_BACKOFF_S = 10.0
+MAX_FRESH = 100_000  # events held from the stream; beyond that the query picks them up
+RECENT_KEPT = 50_000  # ids of events handed over lately, not published again when the stream shows them
 
 
 class PartialPublish(Exception):
@@ -47,21 +57,24 @@ class PartialPublish(Exception):
 
 
 def celery_publisher(app: Celery) -> PublishBatch:
-    """Publish over one broker connection per batch; a broker error stops the batch (PartialPublish)."""
+    """Publish over one broker connection per round, a `process_events` task per batch of events (grouped by
+    queue, contract.event_batches); a broker error stops the round (PartialPublish: earlier batches count)."""
     book = default_book()
+
+    def queue_of(event: dict[str, Any]) -> str:
+        template = book.latest(event["topic"])
+        urgent = bool(event.get("urgent")) or bool(template and template.urgent)
+        return queue_for(urgent=urgent, recipients=len(event.get("recipients") or ()))
 
     def publish(events: list[dict[str, Any]]) -> list[str]:
         published: list[str] = []
         try:
             with app.producer_or_acquire() as producer:
-                for event in events:
-                    template = book.latest(event["topic"])
-                    urgent = bool(event.get("urgent")) or bool(template and template.urgent)
-                    queue = queue_for(urgent=urgent, recipients=len(event.get("recipients") or ()))
-                    app.send_task(PROCESS_EVENT, args=[event["_id"], event_payload(event)], queue=queue,
+                for queue, batch in event_batches(events, queue_of):
+                    app.send_task(PROCESS_EVENTS, args=[[event_payload(event) for event in batch]], queue=queue,
                                   producer=producer, retry=True,
                                   retry_policy={"max_retries": 1, "interval_start": 0.2, "interval_step": 0.2})
-                    published.append(event["_id"])
+                    published += [event["_id"] for event in batch]
         except Exception as exc:
             raise PartialPublish(published, exc) from exc
         return published
@@ -70,16 +83,40 @@ def celery_publisher(app: Celery) -> PublishBatch:
 
 
 class OutboxRelay:
+    """What to hand over comes from two places. The change stream's insert events carry the new events whole
+    (`fresh`), so while the stream is active a round publishes those without asking the database again. The
+    `pending` query is the source of truth and runs whenever nothing fresh is waiting, after a failed round,
+    at start, and at least every FULL_POLL_EVERY polls' worth of time under a steady stream; it catches what
+    the stream cannot show (events put back to `pending` by the sweep, events recorded while the stream was
+    down). The query matters for cost: SecantusDB reads every pending document to answer it, so during a
+    burst of thousands of events polling each round made the relay itself the bottleneck (seconds per round)."""
+
+    FULL_POLL_EVERY = 20  # × poll_s
+
     def __init__(self, outbox: OutboxRepository, publish: PublishBatch, *, batch: int, poll_s: float) -> None:
         self.outbox, self.publish, self.batch, self.poll_s = outbox, publish, batch, poll_s
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="relay-publish")
         self.wake = asyncio.Event()
         self.change_stream: str = "starting"  # "active", "unavailable: …" — reported in the logs and tests
         self.published = 0
+        self.fresh: dict[str, dict[str, Any]] = {}  # announced by the stream, not handed over yet (in order)
+        self.recent: OrderedDict[str, None] = OrderedDict()  # handed over lately: the query may see them too
+        self.last_poll = -math.inf
+
+    def _take_fresh(self) -> list[dict[str, Any]] | None:
+        """Up to `batch` events announced by the stream, or None when this round must query instead."""
+        if (not self.fresh or self.change_stream != "active"
+                or time.monotonic() - self.last_poll > self.poll_s * self.FULL_POLL_EVERY):
+            return None
+        taken = [self.fresh.pop(event_id) for event_id in list(itertools.islice(self.fresh, self.batch))]
+        return [event for event in taken if event["_id"] not in self.recent]
 
     async def run_once(self) -> int:
         """One round: publish up to `batch` pending events and mark them. Returns how many were handed over."""
-        events = await self.outbox.pending(self.batch)
+        events = self._take_fresh()
+        if events is None:
+            self.last_poll = time.monotonic()
+            events = await self.outbox.pending(self.batch)
         if not events:
             return 0
         loop = asyncio.get_running_loop()
@@ -91,7 +128,12 @@ class OutboxRelay:
         if published:
             await self.outbox.mark_dispatched(published)
             self.published += len(published)
+            self.recent.update(dict.fromkeys(published))
+            while len(self.recent) > RECENT_KEPT:
+                self.recent.popitem(last=False)
         if failure is not None:
+            self.fresh.clear()  # the query finds what was not handed over
+            self.last_poll = -math.inf
             raise failure
         return len(published)
 
@@ -104,12 +146,18 @@ class OutboxRelay:
                     self.change_stream = "active"
                     log.info("relay_change_stream", status="active")
                     while stream.alive:
-                        if await stream.try_next() is not None:
-                            self.wake.set()
+                        change = await stream.try_next()
+                        if change is None:
+                            continue
+                        event = change.get("fullDocument")
+                        if event is not None and event.get("state") == "pending" and len(self.fresh) < MAX_FRESH:
+                            self.fresh[event["_id"]] = event
+                        self.wake.set()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 self.change_stream = f"unavailable: {type(exc).__name__}"
+                self.fresh.clear()
                 log.warning("relay_change_stream", status="unavailable", error=f"{type(exc).__name__}: {exc}"[:300])
             await asyncio.sleep(self.poll_s * 5)
 
@@ -130,7 +178,7 @@ class OutboxRelay:
                     continue
                 if handed:
                     log.info("relay_published", events=handed)
-                if handed < self.batch:  # caught up: wait for the doorbell or the next poll
+                if handed < self.batch and not self.fresh:  # caught up: wait for the doorbell or the next poll
                     waiter = asyncio.ensure_future(self.wake.wait())
                     stopper = asyncio.ensure_future(stop.wait())
                     await asyncio.wait({waiter, stopper}, timeout=self.poll_s, return_when=asyncio.FIRST_COMPLETED)

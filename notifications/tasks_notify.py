@@ -1,4 +1,5 @@
-"""Celery tasks of the notification pipeline: one task per outbox event, send tasks per chunk of messages,
+"""Celery tasks of the notification pipeline: one task per batch of outbox events (as the relay publishes them;
+`process_event` for a single one is still accepted), send tasks per chunk of messages,
 and the sweeps (notifications/sweeps.py). Task names and queues: notifications/contract.py.
 
 Tasks acknowledge late (celery_app): a worker that dies mid-task leaves the task to be delivered again, and the
@@ -16,7 +17,7 @@ import structlog
 
 from config.settings import get_settings
 from notifications.celery_app import app
-from notifications.contract import PROCESS_EVENT, SEND_MESSAGES, SWEEP, TIME_OUT_UNCONFIRMED
+from notifications.contract import PROCESS_EVENT, PROCESS_EVENTS, SEND_MESSAGES, SWEEP, TIME_OUT_UNCONFIRMED
 from notifications.worker_runtime import Pipeline, runtime
 
 log = structlog.get_logger(__name__)
@@ -39,6 +40,29 @@ async def _process(pipeline: Pipeline, event_id: str, event: dict[str, Any] | No
         await pipeline.delivery.publish(planned.to_queue, planned.queue, None)
     log.info("notification_event_processed", event_id=event_id, topic=event["topic"], recorded=planned.recorded,
              sent_now=len(planned.claimed), queued=len(planned.to_queue), queue=planned.queue)
+
+
+async def _process_many(pipeline: Pipeline, events: list[dict[str, Any]]) -> None:
+    """A batch from the relay: one fan-out for all (contract.event_batches), its claimed messages sent
+    together (up to ZSB_NOTIFY_SEND_CONCURRENCY in flight), the rest queued per queue."""
+    planned = await pipeline.fanout.run_many(events)
+    claimed = [item for plan in planned for item in plan.claimed]
+    if claimed:
+        await pipeline.delivery.send_claimed(claimed)
+    to_queue: dict[str, list[str]] = {}
+    for plan in planned:
+        if plan.to_queue:
+            to_queue.setdefault(plan.queue, []).extend(plan.to_queue)
+    for queue, ids in to_queue.items():
+        await pipeline.delivery.publish(ids, queue, None)
+    log.info("notification_events_processed", events=len(events), recorded=sum(p.recorded for p in planned),
+             sent_now=len(claimed), queued=sum(len(ids) for ids in to_queue.values()))
+
+
+@app.task(name=PROCESS_EVENTS, ignore_result=True)
+def process_events(events: list[dict[str, Any]]) -> None:
+    """Fan a batch of outbox events out (the relay's unit) and send what is due."""
+    _run(lambda pipeline: _process_many(pipeline, events))
 
 
 @app.task(name=PROCESS_EVENT, ignore_result=True)

@@ -98,10 +98,15 @@ async def person_with_wechat(db: AsyncDatabase[dict[str, Any]], *, app: str = "m
 
 
 async def record_event(db: AsyncDatabase[dict[str, Any]], topic: str, recipients: list[tuple[str, str]],
-                       data: dict[str, Any], *, urgent: bool = False) -> str:
-    """An event recorded through the real outbox repository, as domain code does it."""
+                       data: dict[str, Any], *, urgent: bool = False, unusable: str | None = None) -> str:
+    """An event recorded through the real outbox repository, as domain code does it.
+
+    `unusable` says why a test records an event that breaks the producer/template contract on purpose (an unknown
+    topic, missing values): stored as `subject.unusable`, the one marker the session's contract scan skips
+    (tests/e2e/test_zz_notify_contract.py); every other event must render."""
+    subject = {"kind": "test", "id": new_id(), **({"unusable": unusable} if unusable else {})}
     event = OutboxEvent(topic=topic, key=f"test:{new_id()}", recipients=tuple(Recipient(k, i) for k, i in recipients),
-                        data=data, subject={"kind": "test", "id": new_id()}, urgent=urgent)
+                        data=data, subject=subject, urgent=urgent)
     event_id = await OutboxRepository(db).add(event)
     assert event_id is not None
     return event_id
