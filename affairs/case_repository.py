@@ -154,6 +154,21 @@ class CaseTaskRepository(Repository):
                                                    session=session)
         return result.modified_count
 
-    async def inbox(self, query: dict[str, Any], *, sort: list[tuple[str, int]], limit: int) -> list[dict[str, Any]]:
-        cursor = self.collection.find(query).sort(sort).limit(limit)
-        return [doc async for doc in cursor]
+    async def inbox(self, query: dict[str, Any], *, sort: list[tuple[str, int]], limit: int,
+                    region_prefix: str | None = None) -> list[dict[str, Any]]:
+        """The first `limit` tasks matching `query` in `sort` order; with `region_prefix`, only those of that
+        region subtree. The subtree is checked on the rows, not in the query: any condition on `region_prefix`
+        (regex, range, even equality) makes the local server's planner drop the `inbox` index for a collection
+        scan (explain: COLLSCAN of every task, seconds at 100,000 cases), while department + state on the index
+        already narrow the rows to one department's open tasks, nearly all inside the staff's subtree."""
+        cursor = self.collection.find(query).sort(sort)
+        if region_prefix is None:
+            return [doc async for doc in cursor.limit(limit)]
+        rows: list[dict[str, Any]] = []
+        async with cursor:
+            async for doc in cursor:
+                if doc["region_prefix"].startswith(region_prefix):
+                    rows.append(doc)
+                    if len(rows) == limit:
+                        break
+        return rows

@@ -19,13 +19,14 @@ from accounts.scopes import Action, Actor, Kind, Resource, authorize, visible_sc
 from accounts.staff import StaffAccount, StaffRepository
 from affairs import errors as AF
 from affairs.case_history import History, Step, Who
-from affairs.case_repository import CaseRepository, CaseTaskRepository, Transactions, prefix_query
+from affairs.case_repository import CaseRepository, CaseTaskRepository, Transactions
 from affairs.case_states import Actor as CaseActor
 from affairs.case_states import CaseAction, CaseState
 from core.clock import bson_time
 from core.cursors import CursorInvalid, decode_cursor, encode_cursor
 from core.errors import VALIDATION_FAILED, AppError, FieldError
 from core.ids import new_id
+from core.masking import mask_name
 from core.outbox import OutboxEvent, Recipient
 
 OPEN_STATES = ("open", "claimed")
@@ -58,7 +59,8 @@ def task_created_event(task: dict[str, Any], case: dict[str, Any]) -> OutboxEven
         topic="task.created", key=f"task:{task['_id']}:created",
         recipients=(Recipient("department", task["department_code"]),),
         data={"case_id": case["_id"], "task_id": task["_id"], "matter_name": case["matter"]["name"],
-              "stage": task["stage"], "region_code": case["region_code"], "due_at": task["due_at"]},
+              "stage": task["stage"], "region_code": case["region_code"], "due_at": task["due_at"],
+              "applicant": mask_name(case["applicant"]["name"]), "receipt_no": case.get("receipt_no")},
         subject={"kind": "case", "id": case["_id"]})
 
 
@@ -92,8 +94,7 @@ class Inbox:
             raise AppError(AF.TASK_NOT_FOUND, errmsg="电子监察人员请查看超期督办看板")
         now = bson_time(self.now())
         query: dict[str, Any] = {"department_code": scope.department_id, "state": {"$in": list(OPEN_STATES)}}
-        if scope.region_code:
-            query["region_prefix"] = prefix_query(region_prefix(scope.region_code))
+        subtree = region_prefix(scope.region_code) if scope.region_code else None
         if which is InboxFilter.NEW:
             query["state"] = "open"
         elif which is InboxFilter.MINE:
@@ -110,7 +111,7 @@ class Inbox:
                 raise AppError(VALIDATION_FAILED, errors=[FieldError("cursor", "CURSOR_INVALID", str(exc))]) from None
             due = datetime.fromisoformat(due_iso)
             query["$or"] = [{"due_at": {"$gt": due}}, {"due_at": due, "_id": {"$gt": last_id}}]
-        rows = await self.tasks.inbox(query, sort=[("due_at", 1), ("_id", 1)], limit=limit + 1)
+        rows = await self.tasks.inbox(query, sort=[("due_at", 1), ("_id", 1)], limit=limit + 1, region_prefix=subtree)
         more = len(rows) > limit
         rows = rows[:limit]
         next_cursor = encode_cursor([rows[-1]["due_at"].isoformat(), rows[-1]["_id"]], filters) if more else None
