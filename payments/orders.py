@@ -114,11 +114,15 @@ class OrderRepository(Repository):
         return [doc async for doc in self.collection.find({"bill_id": bill_id}).sort("attempt", ASCENDING)]
 
     async def transition(self, order_id: str, from_states: tuple[str, ...], to: OrderState, changes: dict[str, Any],
-                         *, session: Session = None) -> dict[str, Any] | None:
-        """from_states → `to` with `changes`, atomically; the new order, or None when it is in another state."""
+                         *, session: Session = None, unpaid_only: bool = False) -> dict[str, Any] | None:
+        """from_states → `to` with `changes`, atomically; the new order, or None when it is in another state
+        (or, `unpaid_only`, when money is already recorded on it)."""
         allowed = tuple(s for s in from_states if can_move(s, to))
+        query: dict[str, Any] = {"_id": order_id, "state": {"$in": list(allowed)}}
+        if unpaid_only:
+            query["payment"] = None
         return await self.collection.find_one_and_update(
-            {"_id": order_id, "state": {"$in": list(allowed)}},
+            query,
             {"$set": {**changes, "state": to.value}, "$inc": {"version": 1}},
             session=session, return_document=ReturnDocument.AFTER)
 

@@ -258,10 +258,19 @@ class ReceiptCounterRepository(Repository):
     collection_name = "receipt_counters"
 
     async def next(self, day: str) -> int:
+        """The day's next number. Two first issues of a day may race to create its counter: the upsert that loses
+        gets DuplicateKeyError (the server does not retry it for us) and simply increments the winner's."""
+        try:
+            doc = await self._increment(day)
+        except DuplicateKeyError:
+            doc = await self._increment(day)
+        return int(doc["seq"])
+
+    async def _increment(self, day: str) -> dict[str, Any]:
         doc = await self.collection.find_one_and_update(
             {"_id": day}, {"$inc": {"seq": 1}}, upsert=True, return_document=ReturnDocument.AFTER)
         assert doc is not None
-        return int(doc["seq"])
+        return doc
 
 
 REPOSITORIES: tuple[type[Repository], ...] = (ReceiptRepository, ReceiptCounterRepository)

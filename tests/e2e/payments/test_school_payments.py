@@ -143,6 +143,11 @@ async def test_callback_attacks_change_nothing_and_duplicates_apply_once(
     assert [a["status"] for a in storm["attempts"]] == [204] * 10
     replay = await post(good_headers, good_body)  # our own forged-free replay of another notice for the order
     assert replay.status_code == 204
+    # A settled order is remembered by the process (duplicates need no database): other facts are still refused.
+    for what in ("amount mismatch", "appid mismatch"):
+        assert (await post(*signed_callback(settings, transaction(
+            settings, number, total - 1 if what == "amount mismatch" else total,
+            **({"appid": settings.wechat_oa_appid} if what == "appid mismatch" else {}))))).status_code == 400, what
     stored = await pdeps.db["payment_orders"].find_one({"_id": number})
     assert stored["version"] == 2 and stored["payment"]["source"] == "callback"  # created → paying → paid, once
     bill = await pdeps.db["bills"].find_one({"_id": bill_id})
