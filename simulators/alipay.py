@@ -24,7 +24,7 @@ from config.settings import Settings
 from payments.keys import load_private_key
 from simulators import alipay_sign
 from simulators.alipay_state import AlipayError, AlipaySimState, Fault, business, invalid
-from simulators.control import ResetHandler, StatsHandler
+from simulators.control import ControlErrors, ResetHandler, StatsHandler
 
 if TYPE_CHECKING:
     from simulators.app import Provider
@@ -149,26 +149,12 @@ class BillDownloadHandler(_Handler):
 
 
 # -- control API -----------------------------------------------------------------------------------------------
-class _ControlHandler(_Handler):
-    def body(self) -> dict[str, Any]:
-        data = json.loads(self.request.body or b"{}")
-        if not isinstance(data, dict):
-            raise ValueError("body must be a JSON object")
-        return data
+class _ControlHandler(ControlErrors, _Handler):
+    refusals = (AlipayError,)
 
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
-        exc = kwargs.get("exc_info", (None, None, None))[1]
-        if isinstance(exc, AlipayError):
-            status = 404 if exc.sub_code == "ACQ.TRADE_NOT_EXIST" else 409
-            self.send_json({"code": exc.sub_code, "message": exc.sub_msg}, status=status)
-        elif isinstance(exc, ValueError | TypeError | KeyError):
-            self.send_json({"code": "BAD_REQUEST", "message": str(exc)}, status=400)
-        else:
-            self.send_json({"code": "ERROR", "message": self._reason}, status=status_code)
-
-    def log_exception(self, typ: Any, value: BaseException | None, tb: Any) -> None:
-        if not isinstance(value, AlipayError | ValueError | TypeError | KeyError):
-            super().log_exception(typ, value, tb)
+    def refusal(self, exc: Exception) -> tuple[int, dict[str, Any]]:
+        assert isinstance(exc, AlipayError)
+        return (404 if exc.sub_code == "ACQ.TRADE_NOT_EXIST" else 409), {"code": exc.sub_code, "message": exc.sub_msg}
 
 
 class TradesHandler(_ControlHandler):
@@ -183,7 +169,7 @@ class TradeActionHandler(_ControlHandler):
     """`pay` (optional `gmt_payment` ISO time, `buyer_id`), `finish`, `fail`, `abandon`."""
 
     def post(self, out_trade_no: str, action: str) -> None:
-        body = self.body()
+        body = self.json_body()
         if action == "pay":
             when = body.get("gmt_payment")
             trade = self.sim.pay(out_trade_no, datetime.fromisoformat(when) if when else None, body.get("buyer_id"))
@@ -204,7 +190,7 @@ class ResendHandler(_ControlHandler):
     async def post(self, delivery_id: str) -> None:
         if delivery_id not in self.sim.notifier.deliveries:
             raise business("ACQ.TRADE_NOT_EXIST", "no such notification")
-        times = int(self.body().get("times", 1))
+        times = int(self.json_body().get("times", 1))
         if not 1 <= times <= 100:
             raise ValueError("times must be 1-100")
         attempts = await self.sim.notifier.resend(delivery_id, times)
@@ -215,7 +201,7 @@ class FaultsHandler(_ControlHandler):
     """`{"http_status": 502}`, `{"sub_code": "isp.unknow-error"}` (code 20000) and/or `{"delay_ms": n}`."""
 
     def post(self) -> None:
-        body = self.body()
+        body = self.json_body()
         method, status, sub_code = body.get("method"), int(body.get("http_status") or 0), body.get("sub_code")
         delay_ms, times = int(body.get("delay_ms") or 0), int(body.get("times", 1))
         if method is not None and method not in METHODS:
@@ -231,7 +217,7 @@ class FaultsHandler(_ControlHandler):
 
 class ConfigHandler(_ControlHandler):
     def post(self) -> None:
-        body = self.body()
+        body = self.json_body()
         if "time_scale" in body:
             self.sim.notifier.time_scale = max(0.0, float(body["time_scale"]))
         self.send_json({"time_scale": self.sim.notifier.time_scale})

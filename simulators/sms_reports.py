@@ -20,6 +20,7 @@ import structlog
 from tornado.web import RequestHandler
 
 from core.pii import normalise_phone
+from simulators.control import ControlErrors
 
 log = structlog.get_logger(__name__)
 
@@ -132,31 +133,16 @@ def _json_or_none(content: bytes) -> Any:
 
 
 # -- control API, the same for every SMS simulator (`/_sim/<name>/config`, `…/reports`, `…/reports/failures`) ----
-class _ReportControl(RequestHandler):
+class _ReportControl(ControlErrors, RequestHandler):
+    """Control requests: bad ones are the caller's 400 (simulators/control.py)."""
+
     def initialize(self, reports: ReportSender) -> None:
         self.reports = reports
-
-    def json_body(self) -> dict[str, Any]:
-        data = json.loads(self.request.body or b"{}")
-        if not isinstance(data, dict):
-            raise ValueError("body must be a JSON object")
-        return data
 
     def send_json(self, body: Any, status: int = 200) -> None:
         self.set_status(status)
         self.set_header("Content-Type", "application/json;charset=utf-8")
         self.finish(json.dumps(body, ensure_ascii=False))
-
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
-        exc = kwargs.get("exc_info", (None, None, None))[1]
-        if isinstance(exc, ValueError | TypeError):
-            self.send_json({"code": "BAD_REQUEST", "message": str(exc)}, status=400)
-        else:
-            self.send_json({"code": "ERROR", "message": self._reason}, status=status_code)
-
-    def log_exception(self, typ: Any, value: BaseException | None, tb: Any) -> None:
-        if not isinstance(value, ValueError | TypeError):
-            super().log_exception(typ, value, tb)
 
 
 class ReportConfigHandler(_ReportControl):

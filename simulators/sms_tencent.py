@@ -23,7 +23,7 @@ from tornado.web import RequestHandler
 
 from config.settings import Settings
 from core.pii import normalise_phone
-from simulators.control import ResetHandler, StatsHandler
+from simulators.control import ControlErrors, ResetHandler, StatsHandler
 from simulators.sms_aliyun import ActionHeaderMatches
 from simulators.sms_reports import ReportSender, report_routes
 from simulators.sms_tencent_state import (
@@ -107,23 +107,8 @@ class ApiHandler(_Handler):
 
 
 # -- control API -----------------------------------------------------------------------------------------------
-class _ControlHandler(_Handler):
-    def json_body(self) -> dict[str, Any]:
-        data = json.loads(self.request.body or b"{}")
-        if not isinstance(data, dict):
-            raise ValueError("body must be a JSON object")
-        return data
-
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
-        exc = kwargs.get("exc_info", (None, None, None))[1]
-        if isinstance(exc, ValueError | TypeError):
-            self.send_json({"code": "BAD_REQUEST", "message": str(exc)}, status=400)
-        else:
-            self.send_json({"code": "ERROR", "message": self._reason}, status=status_code)
-
-    def log_exception(self, typ: Any, value: BaseException | None, tb: Any) -> None:
-        if not isinstance(value, ValueError | TypeError):
-            super().log_exception(typ, value, tb)
+class _ControlHandler(ControlErrors, _Handler):
+    """Control requests: bad ones are the caller's 400 (simulators/control.py)."""
 
 
 class MessagesHandler(_ControlHandler):

@@ -21,7 +21,7 @@ from tornado.web import RequestHandler
 from config.settings import Settings
 from payments.keys import load_private_key
 from simulators import wechatpay_crypto as crypto
-from simulators.control import ResetHandler, StatsHandler
+from simulators.control import ControlErrors, ResetHandler, StatsHandler
 from simulators.wechatpay_model import Fault, WxPayError, refund_view, transaction_view
 from simulators.wechatpay_state import WeChatPaySimState
 
@@ -198,25 +198,12 @@ class BillDownloadHandler(ApiHandler):
 
 
 # -- control API -----------------------------------------------------------------------------------------------
-class _ControlHandler(_Handler):
-    def body(self) -> dict[str, Any]:
-        data = json.loads(self.request.body or b"{}")
-        if not isinstance(data, dict):
-            raise ValueError("body must be a JSON object")
-        return data
+class _ControlHandler(ControlErrors, _Handler):
+    refusals = (WxPayError,)
 
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
-        exc = kwargs.get("exc_info", (None, None, None))[1]
-        if isinstance(exc, WxPayError):
-            self.send_json(exc.body(), status=exc.status)
-        elif isinstance(exc, ValueError | TypeError | KeyError):
-            self.send_json({"code": "BAD_REQUEST", "message": str(exc)}, status=400)
-        else:
-            self.send_json({"code": "ERROR", "message": self._reason}, status=status_code)
-
-    def log_exception(self, typ: Any, value: BaseException | None, tb: Any) -> None:
-        if not isinstance(value, WxPayError | ValueError | TypeError | KeyError):
-            super().log_exception(typ, value, tb)
+    def refusal(self, exc: Exception) -> tuple[int, dict[str, Any]]:
+        assert isinstance(exc, WxPayError)
+        return exc.status, exc.body()
 
 
 class OrdersHandler(_ControlHandler):
@@ -234,7 +221,7 @@ class OrderActionHandler(_ControlHandler):
 
     def post(self, out_trade_no: str, action: str) -> None:
         if action == "pay":
-            when = self.body().get("success_time")
+            when = self.json_body().get("success_time")
             order = self.sim.pay(out_trade_no, datetime.fromisoformat(when) if when else None)
         elif action == "fail":
             order = self.sim.fail(out_trade_no)
@@ -245,7 +232,7 @@ class OrderActionHandler(_ControlHandler):
 
 class SettleRefundHandler(_ControlHandler):
     def post(self, out_refund_no: str) -> None:
-        refund = self.sim.settle_refund(out_refund_no, str(self.body().get("status", "SUCCESS")))
+        refund = self.sim.settle_refund(out_refund_no, str(self.json_body().get("status", "SUCCESS")))
         self.send_json(refund_view(refund))
 
 
@@ -260,7 +247,7 @@ class ResendHandler(_ControlHandler):
     async def post(self, delivery_id: str) -> None:
         if delivery_id not in self.sim.notifier.deliveries:
             raise WxPayError(404, "NOT_FOUND", "no such callback")
-        times = int(self.body().get("times", 1))
+        times = int(self.json_body().get("times", 1))
         if not 1 <= times <= 100:
             raise ValueError("times must be 1-100")
         attempts = await self.sim.notifier.resend(delivery_id, times)
@@ -271,7 +258,7 @@ class FaultsHandler(_ControlHandler):
     """`{"http_status": 500}` and/or `{"delay_ms": n}` for the next `times` calls (of `api`, or of any API)."""
 
     def post(self) -> None:
-        body = self.body()
+        body = self.json_body()
         api, status = body.get("api"), int(body.get("http_status") or 0)
         delay_ms, times = int(body.get("delay_ms") or 0), int(body.get("times", 1))
         if api is not None and api not in APIS:
@@ -287,7 +274,7 @@ class FaultsHandler(_ControlHandler):
 
 class ConfigHandler(_ControlHandler):
     def post(self) -> None:
-        body = self.body()
+        body = self.json_body()
         if "time_scale" in body:
             self.sim.notifier.time_scale = max(0.0, float(body["time_scale"]))
         if "auto_settle_refunds" in body:
