@@ -5,6 +5,13 @@ involved department's review (并联审查). Claiming is one conditional update 
 me), so two staff can never both hold a task; release and transfer are conditional on holding it. Claiming a
 pre-review task starts the case's pre-review. Every claim, release, transfer and opinion lands in the case
 history (hash-chained), so the timeline shows who held the case when.
+
+Each task carries a copy of its case's clock (`clock`, taken when the task is created) besides the indexed
+`due_at` / `warning_at`, so the inbox shows remaining working days through `case_clock.view` — the very function
+the case page uses — with no read of the case. The copy stays exact while the task is open: the case clock only
+pauses on a supplement notice (which closes the pre-review task first) and resumes with a resubmission (which
+opens a new task with a fresh copy); every other clock change stops the case and closes its tasks. A closed
+task shows its level and remaining days as of `closed_at`, like a stopped case clock.
 """
 
 from __future__ import annotations
@@ -17,11 +24,13 @@ from typing import Any
 from accounts.regions import region_contains, region_prefix
 from accounts.scopes import Action, Actor, Kind, Resource, authorize, visible_scope
 from accounts.staff import StaffAccount, StaffRepository
+from affairs import case_clock
 from affairs import errors as AF
 from affairs.case_history import History, Step, Who
 from affairs.case_repository import CaseRepository, CaseTaskRepository, Transactions
 from affairs.case_states import Actor as CaseActor
 from affairs.case_states import CaseAction, CaseState
+from affairs.workdays import WorkCalendar
 from core.clock import bson_time
 from core.cursors import CursorInvalid, decode_cursor, encode_cursor
 from core.errors import VALIDATION_FAILED, AppError, FieldError
@@ -49,7 +58,7 @@ def new_task(case: dict[str, Any], stage: str, department_code: str, now: dateti
         "region_prefix": case["region_prefix"], "matter_name": case["matter"]["name"],
         "applicant_name": case["applicant"]["name"], "state": "open", "assignee": None, "opinions": [],
         "created_at": now, "due_at": clock.get("due_at"), "warning_at": clock.get("warning_at"),
-        "supervision": {}, "closed_at": None,
+        "clock": clock or None, "supervision": {}, "closed_at": None,
     }
 
 
@@ -84,8 +93,9 @@ def staff_who(account: StaffAccount) -> Who:
 
 class Inbox:
     def __init__(self, *, cases: CaseRepository, tasks: CaseTaskRepository, history: History, tx: Transactions,
-                 staff: StaffRepository) -> None:
+                 staff: StaffRepository, calendar: WorkCalendar) -> None:
         self.cases, self.tasks, self.history, self.tx, self.staff = cases, tasks, history, tx, staff
+        self.calendar = calendar
         self.now: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     async def page(self, actor: Actor, which: InboxFilter, *, cursor: str | None, limit: int) -> dict[str, Any]:
@@ -115,7 +125,7 @@ class Inbox:
         more = len(rows) > limit
         rows = rows[:limit]
         next_cursor = encode_cursor([rows[-1]["due_at"].isoformat(), rows[-1]["_id"]], filters) if more else None
-        return {"items": [task_view(task, now) for task in rows], "next_cursor": next_cursor}
+        return {"items": [task_view(task, now, self.calendar) for task in rows], "next_cursor": next_cursor}
 
     async def _task(self, actor: Actor, task_id: str, action: str = Action.ACT) -> dict[str, Any]:
         task = await self.tasks.get(task_id)
@@ -125,7 +135,7 @@ class Inbox:
         return task
 
     async def get(self, actor: Actor, task_id: str) -> dict[str, Any]:
-        return task_view(await self._task(actor, task_id, Action.READ), bson_time(self.now()))
+        return task_view(await self._task(actor, task_id, Action.READ), bson_time(self.now()), self.calendar)
 
     async def claim(self, account: StaffAccount, task_id: str) -> dict[str, Any]:
         task = await self._task(account.actor(), task_id)
@@ -147,7 +157,7 @@ class Inbox:
             else:
                 await self.history.note(case, who, "claim", now, session, details={"task_id": task_id})
             return claimed
-        return task_view(await self.tx.run(work), now)
+        return task_view(await self.tx.run(work), now, self.calendar)
 
     async def release(self, account: StaffAccount, task_id: str) -> dict[str, Any]:
         task = await self._task(account.actor(), task_id)
@@ -179,7 +189,7 @@ class Inbox:
             await self.history.note(case, staff_who(account), action, now, session, opinion=opinion,
                                     details={"task_id": task["_id"], "to": (to or {}).get("name")})
             return changed
-        return task_view(await self.tx.run(work), now)
+        return task_view(await self.tx.run(work), now, self.calendar)
 
     async def add_opinion(self, account: StaffAccount, task_id: str, opinion: str) -> dict[str, Any]:
         task = await self._task(account.actor(), task_id)
@@ -197,7 +207,7 @@ class Inbox:
             await self.history.note(case, staff_who(account), "opinion", now, session, opinion=opinion,
                                     details={"task_id": task_id})
             return changed
-        return task_view(await self.tx.run(work), now)
+        return task_view(await self.tx.run(work), now, self.calendar)
 
     async def held(self, account: StaffAccount, task_id: str, session: Any) -> dict[str, Any]:
         """The task, claimed by this staff member and still open (for decisions), read in the transaction."""
@@ -236,11 +246,14 @@ def _not_held(task: dict[str, Any] | None) -> AppError:
     return AppError(AF.TASK_NOT_CLAIMED, errmsg="该任务不在您名下，请先认领")
 
 
-def task_view(task: dict[str, Any], now: datetime) -> dict[str, Any]:
+def task_view(task: dict[str, Any], now: datetime, calendar: WorkCalendar) -> dict[str, Any]:
+    at = task.get("closed_at") or now  # a closed task keeps its numbers, like a stopped case clock
+    clock = case_clock.view(calendar, task.get("clock"), at)  # None: a task written before tasks kept the clock
     return {
         "id": task["_id"], "case_id": task["case_id"], "stage": task["stage"], "round": task["round"],
         "department_code": task["department_code"], "region_code": task["region_code"],
         "matter_name": task["matter_name"], "applicant_name": task["applicant_name"], "state": task["state"],
         "assignee": task.get("assignee"), "opinions": task.get("opinions", []), "created_at": task["created_at"],
-        "due_at": task.get("due_at"), "level": level_of(task, now),
+        "due_at": task.get("due_at"), "level": level_of(task, at),
+        "remaining_working_days": clock["remaining_working_days"] if clock else None,
     }

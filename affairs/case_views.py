@@ -85,7 +85,7 @@ class CaseDesk:
         case = await self.readable(actor, case_id)
         now = bson_time(self.now())
         view = case_view(case, self.calendar, now, for_staff=True)
-        view["tasks"] = [task_view(t, now) for t in await self.tasks.of_case(case_id)]
+        view["tasks"] = [task_view(t, now, self.calendar) for t in await self.tasks.of_case(case_id)]
         view["history"] = [event_view(e, for_staff=True) for e in await self.events.of_case(case_id)]
         return view
 

@@ -51,7 +51,8 @@ class Cases:
         cases, events, tasks = CaseRepository(db), CaseEventRepository(db), CaseTaskRepository(db)
         history, tx = History(cases, events, OutboxRepository(db)), Transactions(client, retry_on=StaleCase)
         ecerts = EcertRepository(db)
-        inbox = Inbox(cases=cases, tasks=tasks, history=history, tx=tx, staff=StaffRepository(db))
+        inbox = Inbox(cases=cases, tasks=tasks, history=history, tx=tx, staff=StaffRepository(db),
+                      calendar=calendar)
         return cls(
             apply=CaseApplications(cases=cases, tasks=tasks, history=history, tx=tx, matters=MatterRepository(db),
                                    versions=MatterVersionRepository(db), people=PersonRepository(db),

@@ -95,7 +95,9 @@ class TaskOut(BaseModel):
     opinions: list[dict[str, Any]]
     created_at: datetime
     due_at: datetime | None
-    level: str
+    level: str = Field(description="normal 正常 / warning 已用 80% / overdue 超期（已关闭的任务按关闭时计算）")
+    remaining_working_days: int | None = Field(
+        description="剩余工作日，超期为负数（与办件计时同一算法）")
 
 
 class InboxOut(BaseModel):

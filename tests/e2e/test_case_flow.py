@@ -104,6 +104,7 @@ async def test_apply_supplement_accept_parallel_approval_complete(
     assert accepted["state"] == "in_review" and accepted["receipt_no"].startswith("430182")
     reviews = {t["department_code"]: t for t in accepted["tasks"] if t["stage"] == "review"}
     assert len(reviews) == 2 and all(t["state"] == "open" for t in reviews.values())
+    assert {t["remaining_working_days"] for t in reviews.values()} == {accepted["clock"]["remaining_working_days"]}
 
     # -- staff open the materials through short-lived links, each access on record -----------------------------
     contract = accepted["materials"][2]["document_ids"][0]
@@ -164,3 +165,11 @@ async def test_apply_supplement_accept_parallel_approval_complete(
     await events.update_one({"case_id": case_id, "seq": 5}, {"$set": {"opinion": "改过的意见"}})
     broken = (await api.get(f"/api/v1/staff/cases/{case_id}/chain", headers=estate.headers)).json()
     assert (broken["ok"], broken["broken_at_seq"]) == (False, 5)
+
+    # -- the next application of the same matter: earlier answers pre-filled, the address among them (免填写) -------
+    # The profile holds no address (docs/cases.md, "One form"): only earlier answers fill it; numbers never carry.
+    again = await api.post("/api/v1/cases", json={"matter_code": ESTATE}, headers=me.headers)
+    assert again.status_code == 201, again.text
+    prefilled = again.json()["form"]
+    assert prefilled["property_location"] == estate_form(me.id_number)["property_location"]
+    assert prefilled["area_m2"] == 98.0 and "contact_phone" not in prefilled

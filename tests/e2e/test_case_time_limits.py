@@ -53,6 +53,8 @@ async def test_overdue_across_national_day(api: httpx.AsyncClient, wechat: SimCo
 
     async def level() -> tuple[str, int]:
         shown = (await api.get(f"/api/v1/cases/{draft['id']}", headers=me.headers)).json()["clock"]
+        held = (await api.get(f"/api/v1/staff/tasks/{task['id']}", headers=estate.headers)).json()
+        assert (held["level"], held["remaining_working_days"]) == (shown["level"], shown["remaining_working_days"])
         return shown["level"], shown["remaining_working_days"]
 
     clock[0] = datetime(2025, 10, 8, 23, 0, tzinfo=SHANGHAI).astimezone(UTC)  # still the holiday
@@ -66,14 +68,16 @@ async def test_overdue_across_national_day(api: httpx.AsyncClient, wechat: SimCo
     clock[0] = datetime(2025, 10, 14, 1, 0, tzinfo=SHANGHAI).astimezone(UTC)  # 4 of 5 days used: 80 %
     assert await level() == ("warning", 1)
     soon = (await api.get("/api/v1/staff/tasks", params={"filter": "due_soon"}, headers=estate.headers)).json()
-    assert [t["id"] for t in soon["items"] if t["case_id"] == draft["id"]] == [task["id"]]
+    assert [(t["id"], t["level"], t["remaining_working_days"]) for t in soon["items"]
+            if t["case_id"] == draft["id"]] == [(task["id"], "warning", 1)]
     assert (await deps.cases.supervision.sweep(deps.cases.now())).as_dict() == {"warned": 1, "overdue": 0}
     assert (await deps.cases.supervision.sweep(deps.cases.now())).as_dict() == {"warned": 0, "overdue": 0}
 
     clock[0] = datetime(2025, 10, 15, 0, 0, tzinfo=SHANGHAI).astimezone(UTC)  # 24:00 on the 14th: overdue
     assert await level() == ("overdue", 0)
     late = (await api.get("/api/v1/staff/tasks", params={"filter": "overdue"}, headers=estate.headers)).json()
-    assert [t["level"] for t in late["items"] if t["case_id"] == draft["id"]] == ["overdue"]
+    assert [(t["level"], t["remaining_working_days"]) for t in late["items"]
+            if t["case_id"] == draft["id"]] == [("overdue", 0)]
     assert (await deps.cases.supervision.sweep(deps.cases.now())).as_dict() == {"warned": 0, "overdue": 1}
     assert (await deps.cases.supervision.sweep(deps.cases.now())).as_dict() == {"warned": 0, "overdue": 0}
 

@@ -9,6 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from affairs import case_clock
+from affairs.case_tasks import new_task, task_view
 from affairs.time_limits import (
     ClockStatus,
     Level,
@@ -225,3 +227,30 @@ def test_level_and_fraction_never_go_back(accepted: datetime, days: int, spec: l
     for now, one in zip(moments, seen, strict=True):
         assert (one.level is Level.OVERDUE) == (now >= one.due_at)
         assert (one.level is not Level.NORMAL) == (one.warning_at is not None and now >= one.warning_at)
+
+
+@PROPERTIES
+@given(accepted=instants, days=limits, spec=pause_lists,
+       offsets=st.lists(st.integers(min_value=0, max_value=200 * 24 * 60), min_size=1, max_size=6))
+def test_a_task_shows_its_case_clock(accepted: datetime, days: int, spec: list[tuple[int, int]],
+                                     offsets: list[int]) -> None:
+    """The inbox reads no case: a task's level and remaining working days come from the copy of the case clock it
+    was created with, through the case page's own `case_clock.view`, and freeze when the task closes."""
+    clock = case_clock.start(CALENDAR, {"promised_days": days, "statutory_days": days}, accepted)
+    opened = accepted
+    for pause in sorted(as_pauses(accepted, spec)):  # supplement rounds: the task is opened after each resume
+        clock = case_clock.resume(CALENDAR, case_clock.pause(CALENDAR, clock, pause.start), pause.end)
+        opened = max(opened, pause.end)
+    case = {"_id": "c1", "region_code": "430182", "region_prefix": "430182", "matter": {"name": "事项"},
+            "applicant": {"name": "王芳"}, "clock": clock}
+    task = new_task(case, "prereview", "nx_estate", opened)
+    for now in (opened + timedelta(minutes=offset) for offset in offsets):
+        shown, case_shown = task_view(task, now, CALENDAR), case_clock.view(CALENDAR, clock, now)
+        assert case_shown is not None
+        assert (shown["level"], shown["remaining_working_days"]) == (case_shown["level"],
+                                                                      case_shown["remaining_working_days"])
+    closed_at = opened + timedelta(minutes=offsets[0])
+    frozen = task_view({**task, "state": "done", "closed_at": closed_at}, closed_at + 400 * DAY, CALENDAR)
+    paused = [Pause(p["start"], p["end"]) for p in clock["pauses"]]
+    assert frozen["remaining_working_days"] == status(accepted, days, closed_at, paused).remaining_working_days
+    assert task_view({**task, "clock": None}, opened, CALENDAR)["remaining_working_days"] is None  # older tasks
