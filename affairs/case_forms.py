@@ -160,13 +160,21 @@ def keep_sealed_when_masked(previous_shown: dict[str, Any], previous_sealed: dic
 
 
 def prefill(schema: dict[str, Any], identity_shown: dict[str, str], earlier: dict[str, Any]) -> dict[str, Any]:
-    """Values to show in a new form: the profile's (masked) identity, then earlier non-sensitive answers."""
+    """Values to show in a new form: the profile's (masked) identity, then earlier non-sensitive answers.
+
+    Numbers inside earlier answers (a co-owner's ID number in a list, say) are left out, not carried masked: a
+    masked number cannot be sealed on the new case, so the applicant types it again."""
     values: dict[str, Any] = {}
     for name, field in schema.get("properties", {}).items():
         if name in identity_shown:
             values[name] = identity_shown[name]
         elif name in earlier and not (isinstance(field, dict) and is_sensitive(name, field)):
-            values[name] = earlier[name]
+            values[name] = json.loads(json.dumps(earlier[name]))  # a copy: numbers are removed below
+    for path, _, _ in _sensitive_paths(schema, values):
+        if path[0] not in identity_shown:
+            parent = _get(values, path[:-1])
+            if isinstance(parent, dict):
+                del parent[path[-1]]
     return values
 
 
