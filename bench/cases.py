@@ -43,11 +43,13 @@ from affairs.case_tasks import OPEN_STATES
 from affairs.demo_kit import DEPARTMENT_BY_CODE
 from affairs.ecert_types import ECERT_TYPES
 from affairs.workdays import WorkCalendar
-from bench.cases_seed import HISTORY_KEPT, CaseSeeder, Person, utc_now
+from bench.cases_people import Person
+from bench.cases_seed import HISTORY_KEPT, CaseSeeder
 from bench.load import wrk
 from config.pii import pii_from_settings
 from config.settings import Settings
 from config.wiring import Dependencies
+from core.clock import bson_time
 from devstack import demo_login
 from devstack.servers import LocalStack
 from simulators.demo_people import by_key
@@ -108,7 +110,7 @@ def seed_cases(settings: Settings, resident: Person) -> tuple[dict[str, Any], st
                                                       serverSelectionTimeoutMS=300_000)
     db = client[DB]
     started = time.perf_counter()
-    seeder = CaseSeeder(published_versions(db), WorkCalendar.from_settings(settings), cipher, utc_now(),
+    seeder = CaseSeeder(published_versions(db), WorkCalendar.from_settings(settings), cipher, bson_time(),
                         ecert_names={k: v.name for k, v in ECERT_TYPES.items()})
     # Bulk loads go faster without index upkeep: the indexes the repositories own are built again afterwards,
     # before anything reads (the local server may be busy for a minute: hence the patient client).
