@@ -13,7 +13,7 @@ from celery.schedules import crontab
 from kombu import Queue
 
 from config.logging import configure_logging
-from config.settings import Settings, get_settings
+from config.settings import InsecureSettingsError, Settings, check_production_safety, get_settings
 
 QUEUES = ("urgent", "default", "bulk")
 
@@ -76,6 +76,17 @@ def _json_masked_logs(**_: Any) -> None:
     """Worker and beat log like the API: JSON lines with ID and phone numbers masked (replaces Celery's setup)."""
     settings = get_settings()
     configure_logging(settings.log_level, service="worker")
+
+
+@signals.worker_init.connect
+@signals.beat_init.connect
+def _refuse_unsafe_production(**_: Any) -> None:
+    """Worker and beat refuse development secrets and simulator addresses in production, as the API does.
+    Celery logs and swallows a receiver's exceptions; SystemExit is what stops the process."""
+    try:
+        check_production_safety(get_settings())
+    except InsecureSettingsError as exc:
+        raise SystemExit(f"refusing to start: {exc}") from None
 
 
 app = create_celery(get_settings())

@@ -35,7 +35,7 @@ import structlog
 from celery import Celery
 
 from config.logging import configure_logging
-from config.settings import Settings, get_settings
+from config.settings import Settings, check_production_safety, get_settings
 from core.outbox import OutboxRepository
 from notifications.contract import PROCESS_EVENTS, event_batches, event_payload, queue_for
 from notifications.templates import default_book
@@ -226,5 +226,6 @@ async def main(settings: Settings) -> None:
 
 if __name__ == "__main__":
     configured = get_settings()
+    check_production_safety(configured)  # as the API does: no development secrets or simulators in production
     configure_logging(configured.log_level, service="relay")
     asyncio.run(main(configured))
