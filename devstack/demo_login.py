@@ -49,7 +49,9 @@ def main() -> None:
     person = tokens["person"]
     json.dump({"person": person, "access_token": tokens["access_token"],
                "refresh_token": tokens["refresh_token"]}, sys.stdout, ensure_ascii=False, indent=2)
-    print(f"\n\ncurl -s {args.api}/api/v1/me -H 'Authorization: Bearer {tokens['access_token']}'")
+    print()
+    # the hint on stderr, so `… demo_login KEY | jq -r .access_token` reads one JSON document
+    print(f"\ncurl -s {args.api}/api/v1/me -H 'Authorization: Bearer {tokens['access_token']}'", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Demo staff accounts for `./dev run`: the staff of `simulators/demo_people.py` and a system administrator.
+"""Demo staff accounts for `./dev run`: the staff of `simulators/demo_people.py`, a system administrator and the
+finance staff of the demo school (`devstack/demo_school.py`).
 
 The API calls `seed_demo_staff` at start-up when `ZSB_ENV=dev` (never in test or production). It is idempotent:
 an account whose username exists is left as it is, so a restart neither duplicates nor resets anything. All demo
@@ -16,6 +17,7 @@ from accounts.phone import parse_cn_mobile
 from accounts.staff import NewStaff
 from accounts.staff_admin import StaffAdministration
 from affairs.demo_kit import DEPT
+from devstack import demo_school
 from simulators.demo_people import NINGXIANG_CITY, by_key
 
 log = structlog.get_logger(__name__)
@@ -50,6 +52,10 @@ DEMO_STAFF: tuple[DemoStaff, ...] = (
                  "教育局审批人员兼部门管理员：可编辑、发布本局事项"),
     DemoStaff("admin", "系统管理员", "13800000090", "changsha-dsj", "长沙市数据资源局", "430100", "city",
               ("sysadmin",), "管理账号与角色（不看群众办件）"),
+    # the demo school's finance (devstack/demo_school.py): to the staff model the school is their department
+    DemoStaff(demo_school.FINANCE_USERNAME, demo_school.FINANCE_NAME, demo_school.FINANCE_PHONE,
+              demo_school.SCHOOL_CODE, demo_school.SCHOOL_NAME, demo_school.SCHOOL_REGION, "town",
+              ("school_finance",), "学校财务：花名册、收费项目、账单、退费"),
 )
 
 
@@ -76,4 +82,4 @@ def banner_lines() -> list[str]:
     lines = ["", f"Sign in as demo staff (password {DEMO_PASSWORD}; the SMS code is read from the simulator):"]
     lines += [f"  {'/'.join(d.roles):<13} .venv/bin/python -m devstack.demo_staff_login {d.username:<11}"
               f"# {d.display_name}，{d.department_name}" for d in DEMO_STAFF]
-    return lines
+    return lines + demo_school.banner_lines()

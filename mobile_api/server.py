@@ -20,6 +20,7 @@ from tornado.web import Application
 from affairs.demo_catalogue import seed_catalogue
 from config.settings import Settings, check_production_safety
 from config.wiring import Dependencies
+from devstack.demo_school import seed_demo_school
 from devstack.demo_seed import banner_lines as demo_banner_lines
 from devstack.demo_seed import seed_demo_staff
 from mobile_api.app import make_app
@@ -60,6 +61,7 @@ async def serve(settings: Settings, *, on_ready: Callable[[int], None] | None = 
         if settings.env == "dev":  # demo catalogue and staff for `./dev run`, idempotent; never in test/production
             await seed_catalogue(deps)
             await seed_demo_staff(deps.staff_admin)
+            await seed_demo_school(deps)  # after the staff: its finance account is one of them
         server = ApiServer(make_app(deps))
         # Everything allocated so far (modules, app, clients) lives as long as the process: keep it out of the
         # cyclic collector's scans, which otherwise grow with every imported library.
