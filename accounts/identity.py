@@ -112,8 +112,7 @@ class IdentityService:
 
     async def authenticate(self, bearer: str) -> Principal:
         claims = self.tokens.verify_access_token(bearer)
-        auth_method = await self.sessions.require_active(claims.session_id)
-        await self.sessions.touch(claims.session_id)
+        auth_method = await self.sessions.require_active(claims.session_id)  # also records the activity
         return Principal(claims.subject, claims.roles, claims.session_id, auth_method)
 
     async def _start(self, person: Person, created: bool, *, device: str, ip: str | None, channel: str) -> LoginResult:

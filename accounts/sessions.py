@@ -168,7 +168,8 @@ class LoginSessionRepository(Repository):
 
     async def find_active(self, session_id: str, *, now: datetime) -> dict[str, Any] | None:
         return await self.collection.find_one(
-            {"_id": session_id, "revoked_at": None, "refresh_expires_at": {"$gt": now}}, {"auth_method": 1}
+            {"_id": session_id, "revoked_at": None, "refresh_expires_at": {"$gt": now}},
+            {"auth_method": 1, "last_seen_at": 1},
         )
 
 
@@ -291,8 +292,14 @@ class LoginSessions:
 
     async def require_active(self, session_id: str, *, now: datetime | None = None) -> str | None:
         """For the auth check after `verify_access_token`: AppError(SESSION_REVOKED) if the session ended;
-        otherwise how the session began (its `auth_method`, None for sessions that do not record one)."""
-        doc = await self.repo.find_active(session_id, now=bson_time(now))
+        otherwise how the session began (its `auth_method`, None for sessions that do not record one). Records
+        the activity too, with a write only when the last one is older than TOUCH_INTERVAL: the read it needs
+        anyway tells, so most authenticated requests make one round trip here, not two."""
+        moment = bson_time(now)
+        doc = await self.repo.find_active(session_id, now=moment)
         if doc is None:
             raise AppError(SESSION_REVOKED)
+        seen = doc.get("last_seen_at")
+        if seen is None or seen <= moment - TOUCH_INTERVAL:
+            await self.repo.touch(session_id, now=moment, min_interval=TOUCH_INTERVAL)
         return doc.get("auth_method")

@@ -185,6 +185,21 @@ async def test_list_sessions_and_touch(sessions: LoginSessions) -> None:
     ]
 
 
+async def test_the_auth_check_records_activity_with_a_write_only_when_stale(sessions: LoginSessions) -> None:
+    t0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+    grant = await sessions.start(new_id(), device="phone", ip=None, now=t0, auth_method="password_sms")
+
+    async def last_seen() -> datetime:
+        doc = await sessions.repo.collection.find_one({"_id": grant.session_id})
+        assert doc is not None
+        return doc["last_seen_at"]
+
+    assert await sessions.require_active(grant.session_id, now=t0 + timedelta(seconds=30)) == "password_sms"
+    assert await last_seen() == t0  # seen within the minute: the read alone answered
+    await sessions.require_active(grant.session_id, now=t0 + timedelta(minutes=3))
+    assert await last_seen() == t0 + timedelta(minutes=3)
+
+
 async def test_repository_is_in_the_startup_list() -> None:
     from config.wiring import REPOSITORIES
 
