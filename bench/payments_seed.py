@@ -12,7 +12,6 @@ moved to `paying` with a prepay id as `PaymentOrders` does after the provider an
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -28,9 +27,9 @@ from config.pii import pii_from_settings
 from config.wiring import Dependencies
 from core.clock import bson_time
 from core.ids import new_id
+from devstack.fee_setup import publish_with_bills
 from payments.fee_item_model import FeeItemIn
 from payments.orders import Channel, OrderRepository, OrderState, new_order
-from payments.school_fees import bill_generator
 from payments.schools import SchoolIn
 from payments.students import name_key, protect_id, protect_phone
 
@@ -60,10 +59,6 @@ class SeededSchool:
     item_id: str
     amount_fen: int
     families: list[Family]
-
-
-async def _not_queued(*_: Any, **__: Any) -> str:
-    return "run-in-process"
 
 
 async def _in_batches(coroutines: list[Any], size: int = 200) -> list[Any]:
@@ -109,15 +104,9 @@ async def seed_school(deps: Dependencies, pupils: int, *, amount_fen: int = 120_
             "updated_at": now, "import_job": "bench", "last_import_job": "bench"})
     for start in range(0, len(students), BATCH):
         await deps.db["students"].insert_many(students[start:start + BATCH], ordered=False)
-    items = dataclasses.replace(fees.fee_items, publish=_not_queued)
-    item = await items.create(finance, code, FeeItemIn(
+    item = await publish_with_bills(deps, finance, code, FeeItemIn(
         name="2026年秋季学期学生作业本费", amount_fen=amount_fen, term="2026-autumn", grades=["三年级"],
-        basis="宁发改价〔2026〕12号 关于中小学服务性收费标准的通知"))
-    item = await items.submit(finance, item["_id"], item["revision"])
-    item = await items.review(EDU_REVIEWER, item["_id"], item["revision"], approve=True)
-    item = await items.review(PRICE_REVIEWER, item["_id"], item["revision"], approve=True)
-    item = await items.publish_item(finance, item["_id"], item["revision"])
-    await bill_generator(deps.mongo, deps.db).run(item["_id"])
+        basis="宁发改价〔2026〕12号 关于中小学服务性收费标准的通知"), reviewers=(EDU_REVIEWER, PRICE_REVIEWER))
     bill_of = {doc["student_id"]: doc["_id"] async for doc in deps.db["bills"].find(
         {"fee_item_id": item["_id"]}, {"student_id": 1})}
     families = [Family(p, o, s["_id"], bill_of[s["_id"]]) for p, o, s in zip(person_ids, openids, students,

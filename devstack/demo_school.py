@@ -33,6 +33,7 @@ from accounts.scopes import Actor
 from affairs.demo_kit import DEPT
 from affairs.departments import make_uscc
 from config.pii import pii_from_settings
+from devstack.fee_setup import not_queued
 from payments.fee_item_model import FeeItemIn
 from payments.roster_service import RosterImports
 from payments.roster_sheet import SHEET, build_template
@@ -101,10 +102,6 @@ class SchoolSeedReport:
         return self.school_created or self.roster_imported or bool(self.item_steps) or self.bills_created > 0
 
 
-async def _not_queued(*_: Any, **__: Any) -> str:
-    return "run-in-process"
-
-
 def roster_xlsx() -> bytes:
     """The school's own template (payments/roster_sheet.py) filled in with the demo class."""
     book = load_workbook(BytesIO(build_template()))
@@ -139,7 +136,7 @@ async def seed_demo_school(deps: Dependencies) -> SchoolSeedReport:
     if set(await fees.students.by_numbers(SCHOOL_CODE, numbers)) != set(numbers):
         cipher, index = pii_from_settings(settings)
         imports = RosterImports(fees.roster.jobs, fees.schools, deps.objects, settings.s3_bucket_documents,
-                                _not_queued)
+                                not_queued)
         job, _ = await imports.submit(finance, SCHOOL_CODE, roster_xlsx())
         runner = roster_runner(deps.mongo, deps.db, objects=deps.objects, bucket=settings.s3_bucket_documents,
                                cipher=cipher, index=index)
@@ -169,7 +166,7 @@ async def seed_demo_school(deps: Dependencies) -> SchoolSeedReport:
 
 async def _published_item(deps: Dependencies, finance: Actor, report: SchoolSeedReport) -> dict[str, Any]:
     """The demo fee item, taken through whatever steps it still lacks up to published (never re-published)."""
-    items = dataclasses.replace(deps.school_fees.fee_items, publish=_not_queued)
+    items = dataclasses.replace(deps.school_fees.fee_items, publish=not_queued)
     found = [doc for doc in await items.items.of_school(SCHOOL_CODE) if doc["name"] == ITEM.name
              and doc["state"] != "withdrawn"]
     if found:

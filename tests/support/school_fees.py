@@ -10,14 +10,12 @@ real MongoDB and S3.
 
 from __future__ import annotations
 
-import dataclasses
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from io import BytesIO
-from typing import Any
 
 import httpx
 from openpyxl import load_workbook
@@ -31,11 +29,12 @@ from affairs.departments import make_uscc
 from config.pii import pii_from_settings
 from config.settings import Settings
 from config.wiring import Dependencies
+from devstack.fee_setup import not_queued, publish_with_bills
 from mobile_api.app import make_app
 from payments.fee_item_model import FeeItemIn
 from payments.roster_service import RosterImports
 from payments.roster_sheet import SHEET, build_template
-from payments.school_fees import bill_generator, roster_runner
+from payments.school_fees import roster_runner
 from payments.schools import SchoolIn
 from tests.support.identity import LoggedIn, miniprogram_login
 from tests.support.sms import random_phone
@@ -48,10 +47,6 @@ EDU_REVIEWER = Actor(roles=frozenset({"staff"}), staff_id="t-edu-staff", departm
                      region_code=REGION)
 PRICE_REVIEWER = Actor(roles=frozenset({"staff"}), staff_id="t-price-staff", department_id=DEPT["nx_ndrc"],
                        region_code=REGION)
-
-
-async def _not_queued(*_: Any, **__: Any) -> str:
-    return "run-in-process"
 
 
 @dataclass
@@ -99,20 +94,14 @@ async def school_with_bills(deps: Dependencies, *, children: int = 1, amount_fen
     pupils = [(f"S{i:03d}", "陈" + "思远晓雨子涵浩然"[i % 8] + "一二三四五六七八九十"[i // 8 % 10], pupil_id_number())
               for i in range(children)]
     cipher, index = pii_from_settings(settings)
-    imports = RosterImports(fees.roster.jobs, fees.schools, deps.objects, settings.s3_bucket_documents, _not_queued)
+    imports = RosterImports(fees.roster.jobs, fees.schools, deps.objects, settings.s3_bucket_documents, not_queued)
     job, _ = await imports.submit(finance, code, roster_xlsx(pupils))
     runner = roster_runner(deps.mongo, deps.db, objects=deps.objects, bucket=settings.s3_bucket_documents,
                            cipher=cipher, index=index)
     assert await runner.run(job["_id"]) == "done", await fees.roster.jobs.get(job["_id"])
-    items = dataclasses.replace(fees.fee_items, publish=_not_queued)
-    item = await items.create(finance, code, FeeItemIn(
+    item = await publish_with_bills(deps, finance, code, FeeItemIn(
         name="2026年秋季学期学生作业本费", amount_fen=amount_fen, term="2026-autumn", grades=["三年级"],
-        basis="宁发改价〔2026〕12号 关于中小学服务性收费标准的通知"))
-    item = await items.submit(finance, item["_id"], item["revision"])
-    item = await items.review(EDU_REVIEWER, item["_id"], item["revision"], approve=True)
-    item = await items.review(PRICE_REVIEWER, item["_id"], item["revision"], approve=True)
-    item = await items.publish_item(finance, item["_id"], item["revision"])
-    await bill_generator(deps.mongo, deps.db).run(item["_id"])
+        basis="宁发改价〔2026〕12号 关于中小学服务性收费标准的通知"), reviewers=(EDU_REVIEWER, PRICE_REVIEWER))
     kids, bills = [], {}
     for number, name, id_number in pupils:
         student = (await fees.students.by_numbers(code, [number]))[number]
