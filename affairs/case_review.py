@@ -26,6 +26,7 @@ from affairs.case_repository import CaseRepository, CaseTaskRepository, Transact
 from affairs.case_states import CaseAction, CaseState
 from affairs.case_tasks import Inbox, new_task, staff_who, task_created_event
 from affairs.ecerts import EcertRepository
+from affairs.rating_invites import rating_requested_event
 from affairs.workdays import SHANGHAI, WorkCalendar, shanghai_date
 from core.clock import bson_time
 from core.errors import VALIDATION_FAILED, AppError, FieldError
@@ -110,6 +111,7 @@ class CaseReview:
                 CaseAction.NOT_ACCEPT, staff_who(account), opinion=body.reason,
                 changes={"clock": case_clock.stop(case["clock"], now), "decided_at": now},
                 notify=("case.not_accepted", applicant_of(case), {"reason": body.reason})), now, session)
+            await self._ended(updated, now, session)
             await self.tasks.change(task["_id"], {}, {"state": "done", "outcome": "not_accepted",
                                                       "closed_at": now}, session=session)
             return updated
@@ -134,10 +136,11 @@ class CaseReview:
                                            opinion=body.opinion, details={"task_id": task_id})
             if not body.approve:
                 await self.tasks.close_open(case["_id"], "cancelled", now, session=session, stage="review")
-                return await self.history.record(case, Step(
+                denied = await self.history.record(case, Step(
                     CaseAction.DENY, SYSTEM, opinion=body.opinion, details={"department_code": account.department_id},
                     changes={"clock": case_clock.stop(case["clock"], now), "decided_at": now},
                     notify=("case.denied", applicant_of(case), {"reason": body.opinion})), now, session)
+                return await self._ended(denied, now, session)
             reviews = [t for t in await self.tasks.of_case(case["_id"], session=session) if t["stage"] == "review"]
             if all(t["state"] == "approved" for t in reviews):
                 return await self.history.record(case, Step(
@@ -169,11 +172,18 @@ class CaseReview:
                     issuer=case["matter"]["department_name"], title=case["matter"]["result"], now=now,
                     source_case_id=case_id, session=session)
                 result["ecert"] = {"id": cert["_id"], "number": cert["number"], "type": cert_type}
-            return await self.history.record(case, Step(
+            completed = await self.history.record(case, Step(
                 CaseAction.COMPLETE, staff_who(account), opinion=body.note, details={"result": result},
                 changes={"result": result, "completed_at": now, "clock": case_clock.stop(case["clock"], now)},
                 notify=("case.completed", applicant_of(case), {"result": case["matter"]["result"]})), now, session)
+            return await self._ended(completed, now, session)
         return await self.tx.run(work)
+
+    async def _ended(self, case: dict[str, Any], now: datetime, session: Any) -> dict[str, Any]:
+        """The case has just ended (办结, 不予许可, 不予受理): invite its applicant to rate the service (好差评),
+        in the same transaction as the step (affairs/rating_invites.py)."""
+        await self.history.outbox.add(rating_requested_event(case), session=session, now=now)
+        return case
 
     async def _receipt_no(self, case: dict[str, Any], now: datetime, session: Any) -> str:
         """`<region 6><yyyymmdd Shanghai><5-digit daily sequence>`, unique by index; counted in the transaction."""

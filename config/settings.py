@@ -116,6 +116,9 @@ class Settings(BaseSettings):
     # file stops start-up with every problem listed.
     holidays_file: Path | None = Field(None, description="extra holiday file (TOML), see docs/working-days.md")
 
+    # -- ratings of service (好差评, affairs/ratings.py, docs/ratings.md) --------------------------------------
+    rating_window_days: int = Field(30, ge=1, le=365, description="days after a case ended in which it may be rated")
+
     # -- documents (storage/, docs/documents.md): per-person limits on upload slots, and the clean-up job ------
     # A person's open documents (pending slots + checked ones not attached to a case) are capped in number and
     # bytes; slots are rate-limited per person (a rolling hour, `limits` on Redis).

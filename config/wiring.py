@@ -38,6 +38,8 @@ from affairs.import_service import MatterImports
 from affairs.imports import ImportJobRepository
 from affairs.matter_access import authorize_matter_change
 from affairs.matter_repository import MatterRepository, MatterVersionRepository
+from affairs.rating_repository import RatingRepository
+from affairs.ratings import Ratings
 from affairs.regions import RegionRepository
 from affairs.workdays import WorkCalendar
 from config.pii import pii_from_settings
@@ -77,7 +79,7 @@ REPOSITORIES: tuple[type[Repository], ...] = (
     RegionRepository, DepartmentRepository, MatterRepository, MatterVersionRepository, AuditRepository,
     ImportJobRepository, DocumentRepository, OutboxRepository,
     DocumentAccessLogRepository, FormFileRepository,
-    CaseRepository, CaseEventRepository, CaseTaskRepository, EcertRepository,
+    CaseRepository, CaseEventRepository, CaseTaskRepository, EcertRepository, RatingRepository,
     MessageRepository, InboxRepository, GrantRepository, PreferenceRepository,
     *SCHOOL_FEE_REPOSITORIES, *PAYMENT_RECORD_REPOSITORIES,
 )
@@ -148,6 +150,11 @@ class Dependencies:
         """E-receipts (downloads, the public check) and reconciliation reports and re-runs (payments/)."""
         return PaymentRecords.build(self.db, self.settings, self.redis, self.payments, self.school_fees.schools,
                                     fetchers={"wechatpay": self.wechatpay.trade_bill, "alipay": self.alipay.trade_bill})
+
+    @cached_property
+    def ratings(self) -> Ratings:
+        """Ratings of service (好差评) on ended cases and the follow-up of bad ones (affairs/ratings.py)."""
+        return Ratings.build(self.db, calendar=self.work_calendar, window_days=self.settings.rating_window_days)
 
     @cached_property
     def notifications(self) -> NotificationCentre:

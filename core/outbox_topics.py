@@ -63,8 +63,9 @@ TOPICS: dict[str, Topic] = {t.name: t for t in (
     _topic("case.approved", "affairs/case_review.py", f"{_CASE} receipt_no"),
     _topic("case.denied", "affairs/case_review.py", f"{_CASE} receipt_no reason"),
     _topic("case.completed", "affairs/case_review.py", f"{_CASE} receipt_no result"),
-    _topic("case.rating_requested", "", "case_id matter_name completed_at", pending=(
-        "好差评（办件评价）尚未实现；评价功能上线时由办结后的回访任务记录此事件")),
+    # The invitation to rate (好差评) once a case has ended, whichever way; `completed_at` is when it ended.
+    _topic("case.rating_requested", "affairs/case_review.py affairs/rating_invites.py",
+           "case_id matter_name department_name completed_at", "receipt_no"),  # none when not accepted
     # -- tasks, to staff and supervisors (affairs/case_tasks.py, affairs/supervision.py) ---------------------------
     _topic("task.created", "affairs/case_tasks.py", f"{_TASK} stage applicant",
            "receipt_no"),  # a pre-review task exists before acceptance
