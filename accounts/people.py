@@ -123,6 +123,9 @@ class PersonRepository(Repository):
         doc = await self.collection.find_one({"_id": person_id})
         return Person.from_doc(doc) if doc else None
 
+    async def get_many(self, person_ids: list[str]) -> list[Person]:
+        return [Person.from_doc(doc) for doc in (await self.by_ids(person_ids)).values()]
+
     async def find_by_citizen_index(self, index: str) -> Person | None:
         doc = await self.collection.find_one({"citizen_id.index": index})
         return Person.from_doc(doc) if doc else None

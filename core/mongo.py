@@ -13,7 +13,9 @@ from typing import Any, ClassVar
 from pymongo import IndexModel
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import OperationFailure
+from pymongo.errors import BulkWriteError, OperationFailure
+
+DUPLICATE_KEY = 11000
 
 
 class IndexDefinitionConflict(RuntimeError):
@@ -37,6 +39,31 @@ class Repository:
             if exc.code in (85, 86):  # IndexOptionsConflict, IndexKeySpecsConflict
                 raise IndexDefinitionConflict(f"{self.collection_name}: {exc.details}") from exc
             raise
+
+    async def by_ids(self, ids: Iterable[Any], projection: dict[str, Any] | None = None) -> dict[Any, dict[str, Any]]:
+        """Documents by `_id` in one query (batch work reads its inputs at once, not one round trip each);
+        missing ids are absent from the answer."""
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            return {}
+        return {doc["_id"]: doc async for doc in self.collection.find({"_id": {"$in": wanted}}, projection)}
+
+
+async def insert_new(collection: AsyncCollection[dict[str, Any]], docs: list[dict[str, Any]]) -> list[int]:
+    """Insert what is new, unordered; the positions in `docs` actually inserted. A document whose unique key
+    exists already is the idempotent case (a retry, a second dispatch, a lost race), not an error; any other
+    write error is raised."""
+    if not docs:
+        return []
+    try:
+        await collection.insert_many(docs, ordered=False)
+    except BulkWriteError as exc:
+        errors = exc.details.get("writeErrors", [])
+        if any(e.get("code") != DUPLICATE_KEY for e in errors):
+            raise
+        failed = {e["index"] for e in errors}
+        return [i for i in range(len(docs)) if i not in failed]
+    return list(range(len(docs)))
 
 
 async def ensure_all_indexes(db: AsyncDatabase[dict[str, Any]], repositories: Iterable[type[Repository]]) -> dict[str, list[str]]:

@@ -15,8 +15,7 @@ from typing import Any
 from pymongo import DESCENDING, IndexModel
 
 from core.clock import bson_time
-from core.mongo import Repository
-from notifications.messages import insert_ignoring_duplicates
+from core.mongo import Repository, insert_new
 
 
 def inbox_key(event_id: str, kind: str, recipient_id: str) -> str:
@@ -33,7 +32,7 @@ class InboxRepository(Repository):
     )
 
     async def insert_new(self, items: list[dict[str, Any]]) -> int:
-        return await insert_ignoring_duplicates(self.collection, items)
+        return len(await insert_new(self.collection, items))
 
     async def page(self, kind: str, recipient_id: str, *, before: str | None, limit: int,
                    unread_only: bool = False) -> list[dict[str, Any]]:

@@ -15,11 +15,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING, IndexModel, UpdateOne
-from pymongo.errors import BulkWriteError
 
 from core.clock import bson_time
 from core.ids import new_id
-from core.mongo import Repository
+from core.mongo import Repository, insert_new
 from notifications.states import FAILURES, REPORTABLE, State
 
 HISTORY_KEPT = 20
@@ -32,20 +31,6 @@ def dedup_key(event_id: str, kind: str, recipient_id: str, channel: str) -> str:
 def _step(state: State, moment: datetime, reason: str | None = None) -> dict[str, Any]:
     return {"$each": [{"state": state.value, "at": moment, **({"reason": reason} if reason else {})}],
             "$slice": -HISTORY_KEPT}
-
-
-async def insert_ignoring_duplicates(collection: Any, docs: list[dict[str, Any]]) -> int:
-    """Insert what is new; documents whose unique key exists already are the idempotent case, not an error."""
-    if not docs:
-        return 0
-    try:
-        result = await collection.insert_many(docs, ordered=False)
-        return len(result.inserted_ids)
-    except BulkWriteError as exc:
-        others = [e for e in exc.details.get("writeErrors", []) if e.get("code") != 11000]
-        if others:
-            raise
-        return int(exc.details.get("nInserted", 0))
 
 
 class MessageRepository(Repository):
@@ -63,17 +48,7 @@ class MessageRepository(Repository):
 
     async def insert_new(self, docs: list[dict[str, Any]]) -> set[str]:
         """Record messages; returns the ids actually inserted (a duplicate dedup key keeps the first one)."""
-        if not docs:
-            return set()
-        try:
-            await self.collection.insert_many(docs, ordered=False)
-            return {d["_id"] for d in docs}
-        except BulkWriteError as exc:
-            errors = exc.details.get("writeErrors", [])
-            if any(e.get("code") != 11000 for e in errors):
-                raise
-            failed = {e["index"] for e in errors}
-            return {d["_id"] for i, d in enumerate(docs) if i not in failed}
+        return {docs[i]["_id"] for i in await insert_new(self.collection, docs)}
 
     async def get(self, message_id: str) -> dict[str, Any] | None:
         return await self.collection.find_one({"_id": message_id})

@@ -2,7 +2,7 @@
 
     settlement transaction ── order paid, bill paid, `bill.paid` event, receipt_queue[order id] ──▶ commit
         │                                                                                          │
-        │ (callback, API process) background task: issue now ◀──────────────────────────────────────┘
+        │ (callback, API process) background batch: issue now ◀─────────────────────────────────────┘
         └ beat, every ZSB_PAYMENT_SWEEP_INTERVAL_S (payments/receipt_tasks.py): issue every entry still queued
 
 - The queue entry (`receipt_queue`, `_id` = order id = out_trade_no) is written in the SAME transaction that
@@ -10,7 +10,8 @@
   owed and the sweep issues it. The entry is removed once the receipt exists.
 - `ReceiptBook.issue` is idempotent per out_trade_no (unique index), so the background attempt, the sweep and
   an on-demand issue (a parent opening the receipt first) racing each other still make one receipt.
-- The callback only starts the background attempt (no await): the provider gets its answer at once. Orders
+- The callback only queues the order for the process's background batch (no await): the provider gets its
+  answer at once, and a burst of callbacks costs a few queries per batch of receipts, not several each. Orders
   settled by the sweep's query (the Celery worker, whose event loop ends with the run) get theirs from the
   receipt sweep, within one interval.
 - Money recorded for an order that could not be paid (late money, refunded) gets no receipt: that order is
@@ -64,6 +65,10 @@ class ReceiptQueueRepository(Repository):
     async def done(self, order_id: str) -> None:
         await self.collection.delete_one({"_id": order_id})
 
+    async def done_many(self, order_ids: list[str]) -> None:
+        if order_ids:
+            await self.collection.delete_many({"_id": {"$in": order_ids}})
+
     async def failed(self, order_id: str, error: str, *, stuck: bool) -> None:
         await self.collection.update_one({"_id": order_id}, {"$inc": {"attempts": 1},
                                                              "$set": {"error": error[:200], "stuck": stuck}})
@@ -109,23 +114,34 @@ class ReceiptIssuer:
     bills: BillRepository
     people: PersonRepository
     _background: set[asyncio.Task[object]] = field(default_factory=set)
+    _pending: dict[str, None] = field(default_factory=dict)  # order ids settled here, receipts not yet issued
+    _drainer: asyncio.Task[None] | None = None
 
     # -- PaidListener (payments/order_settlement.py) --------------------------------------------------------
     async def record(self, order_id: str, session: AsyncClientSession) -> None:
         await self.queue.add(order_id, session=session)
 
     def committed(self, order_id: str, source: str) -> None:
+        """Queue the order for the background batch (one drainer per process gathers what the callbacks of
+        the moment settled: a burst of callbacks costs a few queries per batch, not several per receipt)."""
         if source != "callback":  # the sweep's worker loop ends with its run: the receipt sweep issues it
             return
-        task: asyncio.Task[object] = asyncio.get_running_loop().create_task(self._soon(order_id))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        self._pending[order_id] = None
+        if self._drainer is None or self._drainer.done():
+            self._drainer = asyncio.get_running_loop().create_task(self._drain_pending())
+            self._background.add(self._drainer)
+            self._drainer.add_done_callback(self._background.discard)
 
-    async def _soon(self, order_id: str) -> None:
-        try:
-            await self.issue_for(order_id)
-        except Exception as exc:  # noqa: BLE001 - the queue entry stays: the sweep issues it
-            log.warning("receipt_deferred", order_id=order_id, error=type(exc).__name__)
+    async def _drain_pending(self) -> None:
+        while self._pending:
+            await asyncio.sleep(0)  # let the callbacks settled at this moment join the batch
+            batch = list(self._pending)[:BATCH]
+            for order_id in batch:
+                del self._pending[order_id]
+            try:
+                await self.issue_many(batch)
+            except Exception as exc:  # noqa: BLE001 - the queue entries stay: the sweep issues them one by one
+                log.warning("receipt_deferred", orders=len(batch), error=type(exc).__name__)
 
     async def drain(self) -> None:
         """Wait for background issues still running (tests; a graceful stop)."""
@@ -150,6 +166,26 @@ class ReceiptIssuer:
         await self.queue.done(order_id)
         log.info("receipt_issued", order_id=order_id, number=receipt.number, bill_id=bill["_id"])
         return receipt
+
+    async def issue_many(self, order_ids: list[str]) -> int:
+        """`issue_for` for a batch: orders, bills and payers read in one query each, the receipts issued
+        together (ReceiptBook.issue_many). An order that cannot make a receipt here is left in the queue for
+        the sweep, which classifies it one by one (stuck, deferred). How many receipts exist now."""
+        orders = await self.orders.by_ids(order_ids)
+        paid = [o for o in orders.values() if o["state"] == OrderState.PAID]
+        bills = await self.bills.by_ids(o["bill_id"] for o in paid)
+        payers = {p.id: p for p in await self.people.get_many([o["person_id"] for o in paid])}
+        payments = []
+        for order in paid:
+            try:
+                payments.append(payment_of(order, bills[order["bill_id"]], payers.get(order["person_id"])))
+            except (KeyError, ValueError):
+                continue
+        issued = await self.book.issue_many(payments)
+        not_paid = [i for i in order_ids if i not in orders or orders[i]["state"] != OrderState.PAID]
+        await self.queue.done_many([*issued, *not_paid])
+        log.info("receipts_issued", orders=len(order_ids), receipts=len(issued))
+        return len(issued)
 
     async def sweep(self, now: datetime | None = None, *, limit: int = BATCH) -> dict[str, int]:
         """Issue every receipt still owed (older than GRACE); counts by outcome."""

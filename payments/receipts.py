@@ -35,7 +35,7 @@ from pymongo.errors import DuplicateKeyError
 from config.settings import Settings
 from core.clock import bson_time
 from core.masking import mask_phone
-from core.mongo import Repository
+from core.mongo import Repository, insert_new
 from payments.money import MAX_FEN
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -251,6 +251,14 @@ class ReceiptRepository(Repository):
     async def of_order(self, out_trade_no: str) -> dict[str, Any] | None:
         return await self.collection.find_one({"out_trade_no": out_trade_no})
 
+    async def of_orders(self, out_trade_nos: list[str]) -> list[dict[str, Any]]:
+        return await self.collection.find({"out_trade_no": {"$in": out_trade_nos}}).to_list(None)
+
+    async def insert_new(self, docs: list[dict[str, Any]]) -> set[str]:
+        """Insert what is new; the out_trade_nos actually inserted (another issuer's receipt for the order
+        existing already is the lost race, not an error)."""
+        return {docs[i]["out_trade_no"] for i in await insert_new(self.collection, docs)}
+
 
 class ReceiptCounterRepository(Repository):
     """`receipt_counters`: the last sequence number given out per Asia/Shanghai day (`_id` `YYYYMMDD`)."""
@@ -258,19 +266,22 @@ class ReceiptCounterRepository(Repository):
     collection_name = "receipt_counters"
 
     async def next(self, day: str) -> int:
-        """The day's next number. Two first issues of a day may race to create its counter: the upsert that loses
-        gets DuplicateKeyError (the server does not retry it for us) and simply increments the winner's."""
-        try:
-            doc = await self._increment(day)
-        except DuplicateKeyError:
-            doc = await self._increment(day)
-        return int(doc["seq"])
+        """The day's next number."""
+        return await self.next_block(day, 1)
 
-    async def _increment(self, day: str) -> dict[str, Any]:
-        doc = await self.collection.find_one_and_update(
-            {"_id": day}, {"$inc": {"seq": 1}}, upsert=True, return_document=ReturnDocument.AFTER)
-        assert doc is not None
-        return doc
+    async def next_block(self, day: str, count: int) -> int:
+        """`count` consecutive numbers of the day in one write; returns the first. Two first issues of a day
+        may race to create its counter: the upsert that loses gets DuplicateKeyError (the server does not retry
+        it for us), or on the local server no document at all; it then increments the winner's."""
+        for _ in range(3):
+            try:
+                doc = await self.collection.find_one_and_update(
+                    {"_id": day}, {"$inc": {"seq": count}}, upsert=True, return_document=ReturnDocument.AFTER)
+            except DuplicateKeyError:
+                continue
+            if doc is not None:
+                return int(doc["seq"]) - count + 1
+        raise RuntimeError(f"receipt counter {day}: no number after three attempts")
 
 
 REPOSITORIES: tuple[type[Repository], ...] = (ReceiptRepository, ReceiptCounterRepository)
@@ -301,6 +312,31 @@ class ReceiptBook:
                 raise
             return from_document(existing)
         return receipt
+
+    async def issue_many(self, payments: Sequence[Payment], *, now: datetime | None = None) -> dict[str, Receipt]:
+        """`issue` for a batch (the receipts of a burst of callbacks): the receipts already issued read in one
+        query, numbers taken in one block per day, the new ones inserted at once. Receipt by out_trade_no; a
+        receipt another issuer inserted meanwhile is returned instead of ours (whose number is then unused, as
+        when `issue` loses that race)."""
+        wanted = list({p.out_trade_no: p for p in payments}.values())
+        found = {d["out_trade_no"]: from_document(d)
+                 for d in await self.receipts.of_orders([p.out_trade_no for p in wanted])}
+        by_day: dict[str, list[Payment]] = {}
+        for payment in wanted:
+            if payment.out_trade_no not in found:
+                by_day.setdefault(f"{payment.paid_at.astimezone(SHANGHAI):%Y%m%d}", []).append(payment)
+        moment = now or datetime.now(UTC)
+        fresh: list[Receipt] = []
+        for day, group in by_day.items():
+            first = await self.counters.next_block(day, len(group))
+            fresh += [build_receipt(p, receipt_number(p.paid_at, first + i), self.keys[0], moment)
+                      for i, p in enumerate(group)]
+        inserted = await self.receipts.insert_new([to_document(r) for r in fresh])
+        found.update({r.out_trade_no: r for r in fresh if r.out_trade_no in inserted})
+        lost = [r.out_trade_no for r in fresh if r.out_trade_no not in inserted]
+        if lost:
+            found.update({d["out_trade_no"]: from_document(d) for d in await self.receipts.of_orders(lost)})
+        return found
 
     async def get(self, number: str) -> Receipt | None:
         doc = await self.receipts.get(number)

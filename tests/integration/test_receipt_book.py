@@ -68,6 +68,28 @@ async def test_concurrent_issues_for_one_order_make_one_receipt(book: ReceiptBoo
     assert await book.receipts.collection.count_documents({"out_trade_no": p.out_trade_no}) == 1
 
 
+async def test_a_batch_takes_one_block_of_numbers_per_day_and_keeps_what_exists(book: ReceiptBook) -> None:
+    day = a_payment_day()
+    before = await book.issue(payment(day))  # 000001, issued on its own
+    batch = [payment(day + timedelta(minutes=i)) for i in range(3)] + [payment(day + timedelta(days=1))]
+    issued = await book.issue_many([*batch, payment(day, out_trade_no=before.out_trade_no)])
+    assert issued[before.out_trade_no] == before  # already issued: the same receipt, no new number
+    stamp, next_day = f"{day + timedelta(hours=8):%Y%m%d}", f"{day + timedelta(days=1, hours=8):%Y%m%d}"
+    assert [issued[p.out_trade_no].number for p in batch] == [
+        f"ZSB{stamp}000002", f"ZSB{stamp}000003", f"ZSB{stamp}000004", f"ZSB{next_day}000001"]
+    assert await book.issue_many(batch) == {p.out_trade_no: issued[p.out_trade_no] for p in batch}  # a retry
+    assert await book.receipts.collection.count_documents(
+        {"out_trade_no": {"$in": [p.out_trade_no for p in batch]}}) == 4
+
+
+async def test_a_batch_racing_single_issues_still_makes_one_receipt_per_order(book: ReceiptBook) -> None:
+    batch = [payment(a_payment_day()) for _ in range(5)]
+    together, *alone = await asyncio.gather(book.issue_many(batch), *(book.issue(p) for p in batch))
+    assert {p.out_trade_no: r for p, r in zip(batch, alone, strict=True)} == together
+    assert await book.receipts.collection.count_documents(
+        {"out_trade_no": {"$in": [p.out_trade_no for p in batch]}}) == 5
+
+
 async def test_check_accepts_the_printed_code_and_old_keys_and_nothing_else(book: ReceiptBook) -> None:
     r = await book.issue(payment(a_payment_day()))
     assert await book.check(r.number, r.code) == r
