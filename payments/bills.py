@@ -3,7 +3,7 @@
     unpaid ──▶ paid          (payments: the lead's orders mark it, `Bills.mark_paid` inside their transaction)
        │        └──▶ refunded (school finance refunded the whole amount: payments/refund_settlement.py; final,
        │                       the bill is not paid again; a partial refund leaves it paid with `refunded_fen`)
-       └─────▶ cancelled     (the fee item was withdrawn before it was paid)
+       └─────▶ cancelled     (the fee item was withdrawn, or the student left the school, before it was paid)
 
 (fee item, student) is unique in the database, so generating bills again — a retried job, a roster imported
 again after publishing — never makes a second bill. Money is integer fen, copied from the fee item when the bill
@@ -116,12 +116,16 @@ class BillRepository(Repository):
             {"$set": changes, "$inc": {"refunded_fen": amount_fen, "version": 1}},
             session=session, return_document=ReturnDocument.AFTER)
 
-    async def cancel_unpaid(self, item_id: str, reason: str, now: datetime, *,
-                            session: Session = None) -> list[dict[str, Any]]:
-        """Cancel every unpaid bill of the item (inside the withdrawal's transaction); the bills cancelled."""
-        query = {"fee_item_id": item_id, "state": BillState.UNPAID.value}
-        cancelled = [doc async for doc in self.collection.find(query, {"student_id": 1, "student_name": 1},
-                                                               session=session)]
+    async def cancel_unpaid(self, reason: str, now: datetime, *, item_id: str | None = None,
+                            student_id: str | None = None, session: Session = None) -> list[dict[str, Any]]:
+        """Cancel every unpaid bill of the item or of the student (inside the caller's transaction:
+        payments/bill_cancellation.py); the bills cancelled, as they were."""
+        if (item_id is None) == (student_id is None):
+            raise ValueError("cancel the bills of one fee item or of one student")
+        query: dict[str, Any] = {"state": BillState.UNPAID.value}
+        query.update({"fee_item_id": item_id} if item_id is not None else {"student_id": student_id})
+        projection = {"student_id": 1, "student_name": 1, "school_name": 1, "item": 1, "amount_fen": 1}
+        cancelled = [doc async for doc in self.collection.find(query, projection, session=session)]
         if cancelled:
             await self.collection.update_many(
                 {"_id": {"$in": [doc["_id"] for doc in cancelled]}, "state": BillState.UNPAID.value},

@@ -13,6 +13,7 @@ SCHOOL_NOT_FOUND = define("SCHOOL_NOT_FOUND", 404, "学校不存在")
 SCHOOL_CODE_TAKEN = define("SCHOOL_CODE_TAKEN", 409, "该统一社会信用代码的学校已登记")
 CLASS_NOT_FOUND = define("CLASS_NOT_FOUND", 404, "班级不存在")
 STUDENT_NOT_FOUND = define("STUDENT_NOT_FOUND", 404, "学生不存在")
+STUDENT_ALREADY_LEFT = define("STUDENT_ALREADY_LEFT", 409, "该学生已办理离校，离校日期、类型或原因与本次提交的不同")
 
 # Roster (花名册) import: bad rows are not errcodes of the request but lines of the job's report.
 ROSTER_IMPORT_NOT_FOUND = define("ROSTER_IMPORT_NOT_FOUND", 404, "花名册导入任务不存在")

@@ -27,6 +27,7 @@ from core.errors import CONFLICT, FORBIDDEN, VALIDATION_FAILED, AppError, FieldE
 from core.ids import new_id
 from core.outbox import OutboxEvent, OutboxRepository, Recipient
 from payments import fee_errors as FE
+from payments.bill_cancellation import cancel_unpaid
 from payments.bill_generation import BILLS_QUEUE, BILLS_TASK
 from payments.bills import BillRepository
 from payments.classes import ClassRepository
@@ -172,20 +173,10 @@ class FeeItems:
     async def withdraw(self, actor: Actor, item_id: str, revision: int, reason: str) -> dict[str, Any]:
         async def build(doc: dict[str, Any], now: datetime, session: AsyncClientSession) -> Change:
             check_allowed(doc["state"], Step.WITHDRAW)
-            cancelled = await self.bills.cancel_unpaid(item_id, reason, now, session=session)
-            events = []
-            for bill in cancelled:
-                student = await self.students.get(bill["student_id"], session=session) or {}
-                if student.get("guardian_person_ids"):
-                    events.append(OutboxEvent(
-                        topic="bill.cancelled", key=f"bill:{bill['_id']}:cancelled",
-                        recipients=tuple(Recipient("person", p) for p in student["guardian_person_ids"]),
-                        data={"bill_id": bill["_id"], "fee_item_name": doc["name"], "reason": reason,
-                              "student_name": bill["student_name"], "school_name": doc["school_name"],
-                              "amount_fen": doc["amount_fen"]},  # every bill of an item is its amount
-                        subject={"kind": "bill", "id": bill["_id"]}))
+            cancelled = await cancel_unpaid(self.bills, self.students, self.outbox, reason=reason, now=now,
+                                            session=session, item_id=item_id)  # with their `bill.cancelled` events
             return Change({"state": FeeItemState.WITHDRAWN.value, "withdrawn_at": now, "withdrawn_by": actor.staff_id,
-                           "withdraw_reason": reason, "bills.cancelled": len(cancelled)}, events=events)
+                           "withdraw_reason": reason, "bills.cancelled": len(cancelled)})
 
         return await self._step(actor, item_id, revision, "fee_item.withdraw", Action.MANAGE, build)
 

@@ -16,8 +16,10 @@ refuses raises ProviderRejected.
 The automatic refund's decision is recorded first (`refund.state = requested`, in the settlement's transaction);
 `Refunder` carries it to the provider, at once (in the background of the callback that found it) and again from
 the sweep until the provider has accepted it; the sweep also queries those still processing after
-ZSB_REFUND_QUERY_AFTER_MIN. A refusal marks it `failed` with the provider's code and logs an error: a person
-must look.
+ZSB_REFUND_QUERY_AFTER_MIN. A refusal marks it `failed` with the provider's code and message and logs an error:
+school finance sees it (payments/late_refunds.py) and may try again under a new number when the provider says it
+failed for good. When the money is back (`refunded`), the payer is told in the same transaction
+(`LateRefundNotice`: a `payment.returned` outbox event saying why the payment could not be used).
 """
 
 from __future__ import annotations
@@ -27,9 +29,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
+from pymongo.asynchronous.client_session import AsyncClientSession
 
+from affairs.case_repository import Transactions
 from core.clock import bson_time
+from core.outbox import OutboxEvent, OutboxRepository, Recipient
 from payments.alipay import AlipayClient
+from payments.bills import BillRepository
 from payments.errors import CallbackRejected, ProviderRejected, ProviderUnavailable
 from payments.orders import Channel, OrderRepository, RefundState
 from payments.wechatpay import WeChatPayClient
@@ -91,11 +97,47 @@ class RefundDesk:
         return ProviderRefund(SUCCEEDED, None, "REFUND_SUCCESS")
 
 
+# Why late money could not pay its bill (the order's `late_reason`), as the payer is told.
+LATE_REASONS = {"bill_paid_by_another_order": "该账单已由另一笔付款缴清", "bill_cancelled": "该账单已取消",
+                "order_closed": "该订单已关闭", "order_failed": "该订单已支付失败"}
+
+
+@dataclass
+class LateRefundNotice:
+    """The refund of late money settled: its state and the payer's `payment.returned` event in one transaction."""
+
+    tx: Transactions
+    bills: BillRepository
+    outbox: OutboxRepository
+
+    async def settle(self, orders: OrderRepository, order_id: str, from_state: RefundState,
+                     changes: dict[str, Any]) -> dict[str, Any] | None:
+        async def work(session: AsyncClientSession) -> dict[str, Any] | None:
+            order = await orders.set_refund(order_id, from_state, changes, session=session)
+            if order is None:
+                return None
+            now, refund = bson_time(), order["refund"]
+            bill = await self.bills.get(order["bill_id"], session=session) or {}
+            await self.outbox.add(OutboxEvent(
+                topic="payment.returned", key=f"order:{order_id}:returned:{refund['out_refund_no']}",
+                recipients=(Recipient("person", order["person_id"]),),
+                data={"bill_id": order["bill_id"], "bill_name": (bill.get("item") or {}).get("name") or order["description"],
+                      "student_name": bill.get("student_name") or "—", "amount_fen": refund["amount_fen"],
+                      "refund_no": refund["out_refund_no"], "order_id": order_id,
+                      "reason_label": LATE_REASONS.get(order.get("late_reason") or "", "该订单已不能缴费"),
+                      "settled_at": now.isoformat()},
+                subject={"kind": "bill", "id": order["bill_id"]}), session=session, now=now)
+            return order
+
+        return await self.tx.run(work)
+
+
 @dataclass
 class Refunder:
     orders: OrderRepository
     desk: RefundDesk
     query_after: timedelta = timedelta(minutes=5)
+    notice: LateRefundNotice | None = None  # tells the payer when the money is back
 
     async def carry_out(self, order_id: str) -> str | None:
         """Send the order's requested refund to its provider; the refund's state after, None if none was due."""
@@ -112,7 +154,8 @@ class Refunder:
             return RefundState.REQUESTED.value
         except ProviderRejected as exc:
             log.error("payment_refund_refused", order_id=order_id, code=exc.code, channel=order["channel"])
-            await self._move(order_id, RefundState.REQUESTED, RefundState.FAILED, detail=exc.code)
+            await self._move(order_id, RefundState.REQUESTED, RefundState.FAILED, detail=exc.code, source="provider",
+                             message=exc.message[:200])
             return RefundState.FAILED.value
         state = _LATE_STATES[answer.state]
         await self._move(order_id, RefundState.REQUESTED, state, provider_refund_id=answer.provider_refund_id,
@@ -136,29 +179,38 @@ class Refunder:
         if answer.state == PROCESSING:
             return RefundState.PROCESSING.value
         state = _LATE_STATES[answer.state]
-        if await self._move(order["_id"], RefundState.PROCESSING, state, detail=answer.detail) is not None:
+        if await self._move(order["_id"], RefundState.PROCESSING, state, detail=answer.detail,
+                            source="query") is not None:
             (log.error if state is RefundState.FAILED else log.info)(
                 "payment_refund_settled", order_id=order["_id"], state=state.value, source="query")
         return state.value
 
     async def refund_notice(self, out_trade_no: str, out_refund_no: str, status: str, refund_fen: int) -> bool:
         """A verified WeChat Pay REFUND.* notice: settle our refund. False when it is a duplicate (no change);
-        CallbackRejected when the refund is not one of ours."""
+        CallbackRejected when the refund is not one of ours. A notice of an earlier attempt, replaced when school
+        finance tried the refund again (it failed for good), is a duplicate: that attempt's outcome is recorded."""
         order = await self.orders.get(out_trade_no)
         refund = (order or {}).get("refund") or {}
+        earlier = {(a.get("out_refund_no"), a.get("amount_fen")) for a in (order or {}).get("refund_attempts") or []}
+        if (out_refund_no, refund_fen) in earlier:
+            log.info("payment_refund_duplicate", order_id=out_trade_no, out_refund_no=out_refund_no, status=status)
+            return False
         if order is None or refund.get("out_refund_no") != out_refund_no or refund.get("amount_fen") != refund_fen:
             raise CallbackRejected(Channel.WECHATPAY.value, "unknown_refund", out_refund_no[:64])
         target = REFUND_OUTCOMES.get(status)
         if target is None:
             raise CallbackRejected(Channel.WECHATPAY.value, "unknown_refund_status", status[:20])
-        for source in (RefundState.PROCESSING, RefundState.REQUESTED):
-            if await self._move(out_trade_no, source, target, detail=status) is not None:
+        for current in (RefundState.PROCESSING, RefundState.REQUESTED):
+            if await self._move(out_trade_no, current, target, detail=status, source="callback") is not None:
                 emit = log.error if target is RefundState.FAILED else log.info
                 emit("payment_refund_settled", order_id=out_trade_no, state=target.value)
                 return True
         return False
 
-    async def _move(self, order_id: str, source: RefundState, target: RefundState, **fields: Any) -> dict[str, Any] | None:
+    async def _move(self, order_id: str, from_state: RefundState, target: RefundState,
+                    **fields: Any) -> dict[str, Any] | None:
         changes: dict[str, Any] = {"refund.state": target.value, "refund.updated_at": bson_time()}
         changes.update({f"refund.{name}": value for name, value in fields.items()})
-        return await self.orders.set_refund(order_id, source, changes)
+        if target is RefundState.REFUNDED and self.notice is not None:
+            return await self.notice.settle(self.orders, order_id, from_state, changes)
+        return await self.orders.set_refund(order_id, from_state, changes)

@@ -13,7 +13,9 @@
   database, whatever the code does; `Bills.mark_paid` in the same transaction is the second guard.
 - Money that arrives for an order that cannot be paid (closed, failed, or its bill already paid or cancelled)
   is recorded on the order (`payment`, `late: true`) with a `refund` sub-document that the refunder
-  (payments/order_refunds.py) carries through: requested → processing → refunded | failed.
+  (payments/order_refunds.py) carries through: requested → processing → refunded | failed. A failed one that
+  school finance tries again (payments/late_refunds.py) is replaced by its next attempt under a new number,
+  the failed one kept in `refund_attempts`.
 - Money is integer fen; `amount_fen` is copied from the bill when the order is made and never changes.
 - Refunds that school finance asks for (payments/refunds.py) live in their own collection; a paid order only
   counts them: `refund_reserved_fen` (requested, approved, in flight or done; never above `amount_fen`, by a
@@ -99,6 +101,8 @@ class OrderRepository(Repository):
         IndexModel([("state", ASCENDING), ("created_at", ASCENDING)], name="state_age"),
         IndexModel([("refund.state", ASCENDING)], name="refund_state"),
         IndexModel([("person_id", ASCENDING), ("_id", DESCENDING)], name="payer_recent"),
+        IndexModel([("school_id", ASCENDING), ("_id", DESCENDING)], name="school_late",
+                   partialFilterExpression={"late": True}),
     )
 
     async def get(self, order_id: str, *, session: Session = None) -> dict[str, Any] | None:
@@ -133,11 +137,32 @@ class OrderRepository(Repository):
             {"_id": order_id, "version": version, "payment": None},
             {"$set": changes, "$inc": {"version": 1}}, session=session, return_document=ReturnDocument.AFTER)
 
-    async def set_refund(self, order_id: str, from_state: RefundState, changes: dict[str, Any]) -> dict[str, Any] | None:
+    async def set_refund(self, order_id: str, from_state: RefundState, changes: dict[str, Any], *,
+                         session: Session = None) -> dict[str, Any] | None:
         """Move the order's refund on from `from_state` (`changes` are `refund.*` fields); None if it moved."""
         return await self.collection.find_one_and_update(
             {"_id": order_id, "refund.state": from_state.value}, {"$set": changes, "$inc": {"version": 1}},
-            return_document=ReturnDocument.AFTER)
+            session=session, return_document=ReturnDocument.AFTER)
+
+    async def retry_refund(self, order_id: str, version: int, refund: dict[str, Any], *,
+                           session: Session = None) -> dict[str, Any] | None:
+        """Replace a failed refund of late money by its next attempt (the failed one kept in `refund_attempts`),
+        if the order is still at `version`; the order after, or None when it changed meanwhile."""
+        order = await self.collection.find_one({"_id": order_id, "version": version}, {"refund": 1}, session=session)
+        if order is None:
+            return None
+        return await self.collection.find_one_and_update(
+            {"_id": order_id, "version": version},
+            {"$set": {"refund": refund}, "$push": {"refund_attempts": order["refund"]}, "$inc": {"version": 1}},
+            session=session, return_document=ReturnDocument.AFTER)
+
+    async def late_of_school(self, school_id: str, *, refund_states: list[str] | None = None,
+                             limit: int = 200) -> list[dict[str, Any]]:
+        """The school's orders with late money (their automatic refunds), newest first."""
+        query: dict[str, Any] = {"school_id": school_id, "late": True}
+        if refund_states:
+            query["refund.state"] = {"$in": refund_states}
+        return [doc async for doc in self.collection.find(query).sort("_id", DESCENDING).limit(limit)]
 
     async def reserve_refund(self, order_id: str, amount_fen: int, *, session: Session = None) -> dict[str, Any] | None:
         """Count a refund request against a paid order unless the refunds would then exceed what was paid (one

@@ -2,7 +2,8 @@
 (MongoDB, WeChat Pay, Alipay), like payments/order_tasks.py.
 
 - `payments.payment_record_tasks.issue_receipts` (beat, every ZSB_PAYMENT_SWEEP_INTERVAL_S): receipts still
-  owed (payments/receipt_issuing.py), e.g. of orders the order sweep settled, or whose process died.
+  owed (payments/receipt_issuing.py), e.g. of orders the order sweep settled, or whose process died; then the
+  credit notes still owed for settled refunds (payments/credit_note_issuing.py), which name those receipts.
 - `payments.payment_record_tasks.reconcile` (beat, 10:30 Asia/Shanghai, after WeChat Pay publishes at about
   10:00 and Alipay at about 09:00): yesterday's trade bills of both channels against our orders
   (payments/reconciliation_runs.py). A channel whose bill cannot be had is retried alone every 30 minutes, up to
@@ -48,7 +49,8 @@ async def run_receipt_sweep(settings: Settings, *, now: datetime | None = None) 
     mongo = mongo_client(settings)
     wechatpay, alipay = WeChatPayClient.from_settings(settings), AlipayClient.from_settings(settings)
     try:
-        return await Payments.build(mongo, settings, wechatpay=wechatpay, alipay=alipay).receipts.sweep(now)
+        payments = Payments.build(mongo, settings, wechatpay=wechatpay, alipay=alipay)
+        return {**await payments.receipts.sweep(now), **await payments.credit_notes.sweep(now)}
     finally:
         await wechatpay.aclose()
         await alipay.aclose()

@@ -4,8 +4,11 @@
   RESOURCE_NOT_FOUND, like a missing bill); the school's finance staff read those of their school's bills
   (other staff: 403). A paid bill whose receipt is still queued gets it issued on the spot (idempotent). The PDF
   is rendered on demand off the IOLoop (payments/receipt_pdf.py: the same receipt gives the same bytes).
-- The public check behind the QR code (`check`): number + code → the receipt's non-sensitive fields (number,
-  masked payer, amount, paid time, school), or not genuine; an unknown number and a wrong code look the same.
+- Credit notes (红字票据, payments/credit_notes.py): whoever may read a bill's receipt reads and downloads the
+  credit notes of its refunds; the receipt shows how much of it has been 冲红 (JSON and a red line on the PDF).
+- The public check behind the QR code (`check`): number + code → the receipt's (or credit note's)
+  non-sensitive fields (number, masked payer, amount, paid or refund time, school; a receipt's 冲红 state, a
+  credit note's original number), or not genuine; an unknown number and a wrong code look the same.
   Limited per client IP with `limits` on Redis (moving windows; key names hold only an HMAC of the IP).
 - Reconciliation (`ReconciliationDesk`): the school's view of the daily reports, only its own discrepancies
   (read: the school's finance staff, the education department's admin, supervisors); a re-run of one day for
@@ -36,6 +39,15 @@ from core.mongo import Repository
 from payments import fee_errors as FE
 from payments import receipt_errors as RE
 from payments.bill_service import Bills
+from payments.credit_note_issuing import CreditNoteQueueRepository
+from payments.credit_note_pdf import credit_remark, render_credit_note_pdf
+from payments.credit_notes import (
+    CreditNote,
+    CreditNoteBook,
+    CreditNoteRepository,
+    CreditStatus,
+    is_credit_note_number,
+)
 from payments.payment_orders import Payments
 from payments.receipt_issuing import ReceiptIssuer, ReceiptQueueRepository
 from payments.receipt_pdf import render_receipt_pdf
@@ -45,9 +57,11 @@ from payments.reconciliation import SHANGHAI, ReconciliationReportRepository
 from payments.reconciliation_runs import ChannelRun, PaidOrderLedger, Reconciler, SchoolRefundLedger
 from payments.schools import Schools
 
-# Every collection of receipts and reconciliation, for config/wiring.py (start-up creates their indexes).
-REPOSITORIES: tuple[type[Repository], ...] = (*RECEIPT_REPOSITORIES, ReceiptQueueRepository,
-                                              ReconciliationReportRepository, PaidOrderLedger)
+# Every collection of receipts, credit notes and reconciliation, for config/wiring.py (start-up creates their
+# indexes).
+REPOSITORIES: tuple[type[Repository], ...] = (*RECEIPT_REPOSITORIES, ReceiptQueueRepository, CreditNoteRepository,
+                                              CreditNoteQueueRepository, ReconciliationReportRepository,
+                                              PaidOrderLedger)
 CHECKS_PER_MINUTE, CHECKS_PER_DAY = 20, 200  # public receipt checks per client IP
 RERUNS_PER_HOUR = 10  # re-runs of reconciliation per school
 RERUN_DAYS_BACK = 90  # WeChat Pay keeps trade bills three months
@@ -68,6 +82,15 @@ class _Limits:
                 raise AppError(error, headers={"Retry-After": str(wait)}, extra={"retry_after_s": wait})
 
 
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """What the public check found: a genuine receipt (with its 冲红 state) or credit note, or neither."""
+
+    receipt: Receipt | None = None
+    credit: CreditStatus | None = None
+    note: CreditNote | None = None
+
+
 @dataclass
 class ReceiptDesk:
     book: ReceiptBook
@@ -75,6 +98,7 @@ class ReceiptDesk:
     bills: Bills
     limits: _Limits
     base_url: str
+    notes: CreditNoteBook
     checks: tuple[RateLimitItem, ...] = (RateLimitItemPerMinute(CHECKS_PER_MINUTE), RateLimitItemPerDay(CHECKS_PER_DAY))
 
     async def for_parent(self, actor: Actor, bill_id: str) -> Receipt:
@@ -95,13 +119,40 @@ class ReceiptDesk:
             raise AppError(RE.RECEIPT_NOT_FOUND)
         return receipt
 
-    async def pdf(self, receipt: Receipt) -> bytes:
-        return await render_receipt_pdf(receipt, self.base_url)
+    async def credit(self, receipt: Receipt) -> CreditStatus:
+        return await self.notes.status(receipt)
 
-    async def check(self, number: str, code: str, *, ip: str) -> Receipt | None:
-        """The receipt when number and code verify, None otherwise; every check counts against the IP."""
+    async def pdf(self, receipt: Receipt) -> bytes:
+        return await render_receipt_pdf(receipt, self.base_url, credit_remark(await self.credit(receipt)))
+
+    # -- credit notes (红字票据) --------------------------------------------------------------------------------
+    async def credit_notes_for_parent(self, actor: Actor, bill_id: str) -> tuple[CreditNote, ...]:
+        return (await self.credit(await self.for_parent(actor, bill_id))).notes
+
+    async def credit_note_for_parent(self, actor: Actor, bill_id: str, number: str) -> CreditNote:
+        return self._note((await self.credit(await self.for_parent(actor, bill_id))).notes, number)
+
+    async def credit_note_for_school(self, actor: Actor, school_id: str, bill_id: str, number: str) -> CreditNote:
+        return self._note((await self.credit(await self.for_school(actor, school_id, bill_id))).notes, number)
+
+    @staticmethod
+    def _note(notes: tuple[CreditNote, ...], number: str) -> CreditNote:
+        """One of the bill's credit notes (another bill's, or none: the same 404)."""
+        found = next((n for n in notes if n.number == number.strip().upper()), None)
+        if found is None:
+            raise AppError(RE.CREDIT_NOTE_NOT_FOUND)
+        return found
+
+    async def credit_note_pdf(self, note: CreditNote) -> bytes:
+        return await render_credit_note_pdf(note, self.base_url)
+
+    async def check(self, number: str, code: str, *, ip: str) -> Checked:
+        """The receipt or credit note when number and code verify; every check counts against the IP."""
         await self.limits.hit(self.checks, "receipt-check-ip", ip or "-", RE.RECEIPT_CHECKS_EXCEEDED)
-        return await self.book.check(number, code)
+        if is_credit_note_number(number.strip().upper()):
+            return Checked(note=await self.notes.check(number, code))
+        receipt = await self.book.check(number, code)
+        return Checked(receipt, await self.credit(receipt)) if receipt else Checked()
 
 
 @dataclass
@@ -141,6 +192,7 @@ class PaymentRecords:
         limits = _Limits(redis, settings.redis_url, issuer.book.keys[0])
         reports = ReconciliationReportRepository(db)
         return cls(
-            receipts=ReceiptDesk(issuer.book, issuer, payments.orders.bills, limits, settings.base_url),
+            receipts=ReceiptDesk(issuer.book, issuer, payments.orders.bills, limits, settings.base_url,
+                                 payments.credit_notes.book),
             reconciliation=ReconciliationDesk(schools, reports, Reconciler(PaidOrderLedger(db), SchoolRefundLedger(db), reports, fetchers),
                                               limits))

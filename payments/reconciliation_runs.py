@@ -102,11 +102,12 @@ class SchoolRefundLedger(Repository):
 def local_refunds(order: dict[str, Any], school_refunds: Iterable[dict[str, Any]] = ()) -> tuple[LocalRefund, ...]:
     refunds = [LocalRefund(r["out_refund_no"], r["amount_fen"], r["state"], r.get("accepted_at"))
                for r in school_refunds]
-    refund = order.get("refund") or {}
-    if refund.get("out_refund_no"):
-        accepted_at = refund.get("accepted_at") or (
-            refund.get("updated_at") if refund.get("state") in _ACCEPTED else None)
-        refunds.insert(0, LocalRefund(refund["out_refund_no"], refund["amount_fen"], refund["state"], accepted_at))
+    # The automatic refund, and its earlier attempts when school finance tried it again (payments/late_refunds.py).
+    for refund in reversed([*(order.get("refund_attempts") or []), order.get("refund") or {}]):
+        if refund.get("out_refund_no"):
+            accepted_at = refund.get("accepted_at") or (
+                refund.get("updated_at") if refund.get("state") in _ACCEPTED else None)
+            refunds.insert(0, LocalRefund(refund["out_refund_no"], refund["amount_fen"], refund["state"], accepted_at))
     return tuple(refunds)
 
 

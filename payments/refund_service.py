@@ -9,7 +9,13 @@
 - `approve` / `reject` are made by a second finance staff member (403 REFUND_SAME_PERSON for the requester).
   An approval is sent to the provider at once (payments/refund_settlement.py); a provider that does not answer
   leaves it approved and the sweep sends it again.
-- Every step is in the append-only `audit_log` (`refund.request`, `refund.approve`, `refund.reject`).
+- `retry`: a refund that failed for good at the provider (payments/refunds.py `failed_for_good`) is tried again
+  as a new refund with a new out_refund_no, already approved (the decision stands), sent at once. Once per
+  failed refund (a conditional link `retried_by` in the same transaction as the new refund and its
+  reservation), so a repeated request answers the same new refund; a refund the provider still holds
+  (ABNORMAL) or whose fate is unknown is refused with 409 REFUND_RETRY_NOT_ALLOWED.
+- Every step is in the append-only `audit_log` (`refund.request`, `refund.approve`, `refund.reject`,
+  `refund.retry`).
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ from payments import refund_errors as RE
 from payments.bills import BillRepository
 from payments.order_refunds import RefundDesk
 from payments.orders import OrderRepository, OrderState
-from payments.refund_settlement import RefundSettlement
+from payments.refund_settlement import RefundSettlement, SettledListener
 from payments.refunds import (
     RefundIn,
     RefundRepository,
@@ -43,7 +49,10 @@ from payments.refunds import (
     check_amount,
     check_second_person,
     check_state,
+    failed_for_good,
+    failure_label,
     new_refund,
+    retry_of,
 )
 from payments.schools import SchoolRepository
 
@@ -146,6 +155,44 @@ class SchoolRefunds:
         log.info("school_refund_rejected", refund_id=refund_id, staff_id=actor.staff_id)
         return rejected
 
+    # -- try a failed one again ---------------------------------------------------------------------------------
+    async def retry(self, actor: Actor, staff_name: str, school_id: str,
+                    refund_id: str) -> tuple[dict[str, Any], bool]:
+        """(the next attempt, made now): a new refund for one that failed for good, sent at once; asked again,
+        the attempt already made."""
+        failed = await self._load(school_id, refund_id)
+        authorize(actor, Action.ACT, fee_resource(failed["school_id"], failed["region_code"], refund_id))
+        if failed.get("retried_by"):
+            return await self._load(school_id, failed["retried_by"]), False
+        check_state(failed, RefundState.FAILED)
+        if not failed_for_good(failed.get("failure")):
+            raise AppError(RE.REFUND_RETRY_NOT_ALLOWED, extra={"failure": failure_label(failed.get("failure"))})
+        doc = retry_of(failed, refund_id=new_id(), staff_id=actor.staff_id or "", staff_name=staff_name,
+                       now=bson_time())
+
+        async def work(session: AsyncClientSession) -> dict[str, Any] | None:
+            if await self.refunds.mark_retried(refund_id, doc["_id"], session=session) is None:
+                return None  # retried a moment ago by someone else
+            if await self.orders.reserve_refund(failed["order_id"], failed["amount_fen"], session=session) is None:
+                current = await self.orders.get(failed["order_id"], session=session) or {}
+                check_amount(current, failed["amount_fen"])
+                raise AppError(RE.REFUND_AMOUNT_EXCEEDED)
+            await self.refunds.insert(doc, session=session)
+            return doc
+
+        made = await self.tx.run(work)
+        if made is None:
+            again = await self._load(school_id, refund_id)
+            if not again.get("retried_by"):
+                check_state(again, RefundState.FAILED)
+                raise AppError(RE.REFUND_STATE_CONFLICT)
+            return await self._load(school_id, again["retried_by"]), False
+        await self._audit(actor, "refund.retry", made, before=failed)
+        log.info("school_refund_retried", refund_id=made["_id"], retry_of=refund_id, attempt=made["attempt"],
+                 staff_id=actor.staff_id)
+        await self.settlement.send(made["_id"])
+        return await self._load(school_id, made["_id"]), True
+
     async def _decidable(self, actor: Actor, school_id: str, refund_id: str) -> dict[str, Any]:
         refund = await self._load(school_id, refund_id)
         authorize(actor, Action.ACT, fee_resource(refund["school_id"], refund["region_code"], refund_id))
@@ -192,15 +239,16 @@ class SchoolRefunds:
         await self.audit.append(actor=actor.staff_id or "system:refunds", actor_department=actor.department_id,
                                 action=action, kind="refund", key=refund["_id"], before=view(before),
                                 after=view(refund), detail={"order_id": refund["order_id"],
-                                                            "reason": refund.get("reject_reason") or refund["reason"]})
+                                                            "reason": refund.get("reject_reason") or refund["reason"],
+                                                            "retry_of": refund.get("retry_of")})
 
 
 def build_refunds(client: AsyncMongoClient[dict[str, Any]], db_name: str, desk: RefundDesk, *,
-                  query_after: timedelta) -> SchoolRefunds:
+                  query_after: timedelta, on_settled: SettledListener | None = None) -> SchoolRefunds:
     """The staff side and its settlement, composed (payments/payment_orders.py)."""
     db = client[db_name]
     refunds, orders, bills = RefundRepository(db), OrderRepository(db), BillRepository(db)
     settlement = RefundSettlement(refunds, orders, bills, OutboxRepository(db), desk, Transactions(client),
-                                  query_after=query_after)
+                                  query_after=query_after, on_settled=on_settled)
     return SchoolRefunds(refunds, orders, bills, SchoolRepository(db), IdempotencyRepository(db),
                          AuditRepository(db), settlement, Transactions(client))

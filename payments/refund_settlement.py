@@ -8,9 +8,12 @@ own send, a WeChat Pay REFUND.* callback, a query of the sweep). The rules: paym
 - `succeed` is ONE MongoDB transaction: the refund → succeeded (conditional on its state, so a duplicate
   callback, a concurrent query or a retried transaction changes nothing), the order's `refunded_fen` counted,
   the bill's `refunded_fen` counted and, when the whole amount is back, the bill paid → refunded, and a
-  `refund.settled` outbox event for the payer (notifications/templates.toml has its wording).
+  `refund.settled` outbox event for the payer (notifications/templates.toml has its wording), and the credit
+  note (红字票据) still owed for it (`on_settled`, payments/credit_note_issuing.py: queued in this transaction,
+  issued right after the commit or by the receipt sweep; one per refund by a unique index).
 - `fail` (refused, ABNORMAL, CLOSED) is one transaction too: the refund → failed and its amount released on
-  the order (it may be asked for again); logged as an error for school finance.
+  the order (it may be asked for again), with the provider's code and message; logged as an error for school
+  finance, who may try it again when the provider says it failed for good (payments/refunds.py).
 - A callback may come before our send recorded `processing` (approved → succeeded is allowed); a callback for
   a refund never approved, or whose amounts differ, is refused.
 """
@@ -20,7 +23,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 from pymongo.asynchronous.client_session import AsyncClientSession
@@ -46,6 +49,16 @@ log = structlog.get_logger(__name__)
 BATCH = 200
 
 
+class SettledListener(Protocol):
+    """Told of every refund that succeeds (payments/credit_note_issuing.py: its credit note)."""
+
+    async def record(self, refund_id: str, session: AsyncClientSession) -> None:
+        """Inside the transaction that settles the refund: write what must not be lost with it."""
+
+    async def committed(self, refund_id: str) -> None:
+        """After that transaction committed: the follow-up work (never raises; the sweep catches up)."""
+
+
 @dataclass
 class RefundSettlement:
     refunds: RefundRepository
@@ -55,6 +68,7 @@ class RefundSettlement:
     desk: RefundDesk
     tx: Transactions
     query_after: timedelta = timedelta(minutes=5)
+    on_settled: SettledListener | None = None
 
     # -- to the provider -----------------------------------------------------------------------------------------
     async def send(self, refund_id: str) -> str:
@@ -74,7 +88,7 @@ class RefundSettlement:
             return await self._state(refund_id)
         except ProviderRejected as exc:
             log.error("school_refund_refused", refund_id=refund_id, code=exc.code, channel=refund["channel"])
-            await self.fail(refund_id, source="provider", detail=exc.code)
+            await self.fail(refund_id, source="provider", detail=exc.code, message=exc.message)
             return await self._state(refund_id)
         except CallbackRejected as exc:  # the provider's own answer disagrees with ours: a person must look
             log.error("school_refund_mismatch", refund_id=refund_id, reason=exc.reason)
@@ -167,19 +181,25 @@ class RefundSettlement:
                       "refund_no": refund["out_refund_no"], "order_id": refund["order_id"],
                       "refund_id": refund_id, "full": full, "settled_at": now.isoformat()},
                 subject={"kind": "bill", "id": refund["bill_id"]}), session=session, now=now)
+            if self.on_settled is not None:
+                await self.on_settled.record(refund_id, session)
             return True
 
         changed = await self.tx.run(work)
         log.info("school_refund_settled" if changed else "school_refund_duplicate", refund_id=refund_id,
                  state=RefundState.SUCCEEDED.value, source=source, detail=detail)
+        if changed and self.on_settled is not None:
+            await self.on_settled.committed(refund_id)
         return changed
 
-    async def fail(self, refund_id: str, *, source: str, detail: str | None) -> bool:
-        """→ failed, its amount released on the order, in one transaction; False when it was no longer open."""
+    async def fail(self, refund_id: str, *, source: str, detail: str | None, message: str | None = None) -> bool:
+        """→ failed, its amount released on the order, in one transaction; False when it was no longer open.
+        `detail` is the provider's code or refund status, `message` its words (shown to school finance)."""
         async def work(session: AsyncClientSession) -> bool:
             now = bson_time()
             refund = await self.refunds.transition(refund_id, RefundState.FAILED, {
-                "failure": {"source": source, "detail": (detail or "")[:120]}, "settled_at": now,
+                "failure": {"source": source, "detail": (detail or "")[:120], "message": (message or "")[:200]},
+                "settled_at": now,
                 "settled_by": source, "updated_at": now}, session=session)
             if refund is None:
                 return False

@@ -16,7 +16,10 @@
   sweep's retries — names the same refund at the provider, which makes at most one.
 - `approved` means "decided, not yet accepted by the provider": the sweep sends it again. A refund callback may
   arrive before we recorded `processing` (the provider is fast): approved → succeeded is allowed.
-- `succeeded`, `failed` and `rejected` are final.
+- `succeeded`, `failed` and `rejected` are final. A failed refund is tried again as a NEW refund (its own id and
+  out_refund_no, `retry_of` the failed one, which gets `retried_by`), and only when the provider says the failed
+  one is over and paid nothing back (`failed_for_good`): a new number for a refund the provider still holds could
+  pay the money twice.
 """
 
 from __future__ import annotations
@@ -57,6 +60,36 @@ TRANSITIONS: dict[RefundState, tuple[RefundState, ...]] = {
 FINAL = (RefundState.SUCCEEDED, RefundState.FAILED, RefundState.REJECTED)
 # Whose amount still counts against the order (reserved): everything but a rejection or a failure.
 RESERVING = (RefundState.REQUESTED, RefundState.APPROVED, RefundState.PROCESSING, RefundState.SUCCEEDED)
+
+
+# What a failed refund's `failure` says about trying again (the provider's own words, see `failed_for_good`).
+CLOSED_STATUSES = frozenset({"CLOSED"})  # WeChat Pay 退款关闭: over at the provider, nothing paid back
+HELD_STATUSES = frozenset({"ABNORMAL"})  # WeChat Pay 退款异常: the money is held there (e.g. a cancelled bank card)
+
+
+def failed_for_good(failure: dict[str, Any] | None) -> bool:
+    """True when the provider says the refund is over and paid nothing back, so a new attempt under a NEW
+    out_refund_no cannot pay twice: it refused the request outright (`source` provider: ProviderRejected, the
+    refund was never made there) or closed it (WeChat Pay CLOSED). An ABNORMAL refund is still held by WeChat Pay
+    and is finished on its merchant platform (异常退款); anything else unknown is for a person to look at."""
+    if not failure:
+        return False
+    return failure.get("source") == "provider" or failure.get("detail") in CLOSED_STATUSES
+
+
+def failure_label(failure: dict[str, Any] | None) -> str | None:
+    """The failure in words for school finance (the provider's code and message, and what can be done)."""
+    if not failure:
+        return None
+    detail, message = failure.get("detail") or "", failure.get("message") or ""
+    if failure.get("source") == "provider":
+        said = f"{detail}：{message}" if message else detail
+        return f"支付渠道拒绝了退款（{said}），未退出任何款项，可重新发起"
+    if detail in CLOSED_STATUSES:
+        return "支付渠道已关闭该退款（退款关闭），未退出任何款项，可重新发起"
+    if detail in HELD_STATUSES:
+        return "退款异常：款项滞留在支付渠道（如用户银行卡已注销），须在支付渠道商户平台处理，不能重新发起"
+    return f"退款失败（{detail or '原因未知'}），须人工向支付渠道核实，不能重新发起"
 
 
 def can_move(current: str, to: RefundState) -> bool:
@@ -121,7 +154,24 @@ def new_refund(*, refund_id: str, order: dict[str, Any], bill: dict[str, Any], a
         "decided_by": None, "decided_at": None, "reject_reason": None,
         "sent_at": None, "send_attempts": 0, "provider_refund_id": None, "accepted_at": None, "settled_at": None,
         "settled_by": None,
-        "failure": None, "created_at": now, "updated_at": now,
+        "failure": None, "attempt": 1, "retry_of": None, "retried_by": None, "created_at": now, "updated_at": now,
+    }
+
+
+def retry_of(failed: dict[str, Any], *, refund_id: str, staff_id: str, staff_name: str,
+             now: datetime) -> dict[str, Any]:
+    """The next attempt of a refund that failed for good: the same order, bill, amount and reason, already
+    approved (the two people's decision stands, only the provider's number is new), to be sent at once."""
+    keep = ("order_id", "out_trade_no", "channel", "bill_id", "school_id", "region_code", "student_id",
+            "student_name", "item_name", "payer_person_id", "order_amount_fen", "amount_fen", "full", "reason",
+            "requested_by", "requested_at", "decided_by", "decided_at")
+    return {
+        **{key: failed[key] for key in keep}, "_id": refund_id, "out_refund_no": f"{OUT_REFUND_PREFIX}{refund_id}",
+        "state": RefundState.APPROVED.value, "version": 0, "reject_reason": None, "sent_at": None,
+        "send_attempts": 0, "provider_refund_id": None, "accepted_at": None, "settled_at": None, "settled_by": None,
+        "failure": None, "attempt": int(failed.get("attempt") or 1) + 1, "retry_of": failed["_id"],
+        "retried_by": None, "retry_asked_by": {"staff_id": staff_id, "name": staff_name}, "created_at": now,
+        "updated_at": now,
     }
 
 
@@ -161,6 +211,20 @@ class RefundRepository(Repository):
         """When the provider took the refund (reconciliation matches its bill by it); the first time only."""
         await self.collection.update_one({"_id": refund_id, "accepted_at": None}, {"$set": {"accepted_at": at}},
                                          session=session)
+
+    async def mark_retried(self, refund_id: str, retry_id: str, *, session: Session = None) -> dict[str, Any] | None:
+        """Link a failed refund to its next attempt, once (None when it is not failed or already retried)."""
+        return await self.collection.find_one_and_update(
+            {"_id": refund_id, "state": RefundState.FAILED.value, "retried_by": None},
+            {"$set": {"retried_by": retry_id}, "$inc": {"version": 1}}, session=session,
+            return_document=ReturnDocument.AFTER)
+
+    async def totals(self, school_id: str) -> dict[str, dict[str, int]]:
+        """{state: {count, amount_fen}} of the school's refunds (a failed one already retried is not counted)."""
+        pipeline = [{"$match": {"school_id": school_id, "retried_by": None}},
+                    {"$group": {"_id": "$state", "count": {"$sum": 1}, "amount_fen": {"$sum": "$amount_fen"}}}]
+        return {row["_id"]: {"count": row["count"], "amount_fen": row["amount_fen"]}
+                async for row in await self.collection.aggregate(pipeline)}
 
     async def of_school(self, school_id: str, *, states: list[str] | None = None,
                         limit: int = 200) -> list[dict[str, Any]]:

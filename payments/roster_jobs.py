@@ -13,10 +13,12 @@ again, and finds every student unchanged, because students are upserted by (scho
 
 from __future__ import annotations
 
+from typing import Any
+
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
 from core.clock import bson_time
-from core.jobs import JobRepository, JobState
+from core.jobs import MAX_REPORTED_ISSUES, JobRepository, JobState
 
 MAX_ROSTER_BYTES = 5 * 1024 * 1024
 ROSTER_TASK = "payments.roster_tasks.run_roster_import"
@@ -32,10 +34,13 @@ class RosterJobRepository(JobRepository):
         IndexModel([("school_id", ASCENDING), ("created_at", DESCENDING)], name="school_recent"),
     )
 
-    async def finish(self, job_id: str, counts: dict[str, int], message: str) -> None:
+    async def finish(self, job_id: str, counts: dict[str, int], message: str,
+                     notices: list[dict[str, Any]] | None = None) -> None:
+        """Done; `notices` are rows imported with something to say (a student who left stays left)."""
         now = bson_time()
         await self.collection.update_one(
             {"_id": job_id, "state": JobState.IMPORTING.value},
             {"$set": {"state": JobState.DONE.value, "progress": 100, "counts": counts, "message": message,
-                      "finished_at": now, "updated_at": now}, "$unset": {"active_key": ""}},
+                      "notices": (notices or [])[:MAX_REPORTED_ISSUES], "finished_at": now, "updated_at": now},
+             "$unset": {"active_key": ""}},
         )

@@ -11,6 +11,11 @@ Changed rows are re-encrypted only where the number changed (the blind index tel
 imported again reports every student `unchanged`. Guardian links are never touched by an import. When students
 were created or changed, `on_roster_changed(school_id)` lets bills of already published fee items catch up
 (payments/bill_generation.py is idempotent).
+
+A student who left the school (payments/student_leaving.py) and is still on the roster is NOT made a pupil
+again, nor updated: the row is counted `left_kept` and listed in the report's `notices` (row, student number,
+when and how they left), and the job's message says so, so a roster exported before the leaving cannot
+silently bring the child back (and their bills with them).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from payments.roster_jobs import RosterJobRepository
 from payments.roster_rows import HEADER, RosterChecker, RosterRow, RowIssue
 from payments.roster_sheet import parse_roster
 from payments.schools import SchoolRepository
+from payments.student_leaving import KIND_LABELS
 from payments.students import (
     ID_CONTEXT,
     StudentRepository,
@@ -44,6 +50,12 @@ from storage.object_store import ObjectStore
 log = structlog.get_logger(__name__)
 INTERNAL_FAILURE = "导入时发生内部错误，请稍后重新上传（已导入的学生不受影响，重新导入不会重复）"
 BATCH = 500
+
+
+def left_notice(row: RosterRow, left: dict[str, Any]) -> RowIssue:
+    kind = KIND_LABELS.get(left.get("kind") or "", "离校")
+    return RowIssue(row.row, HEADER["student_no"], "STUDENT_LEFT",
+                    f"该学生已于 {left.get('on')} {kind}离校，本次导入未恢复为在读，也未更新其信息", row.student_no)
 
 
 @dataclass
@@ -86,13 +98,16 @@ class RosterRunner:
         if issues:
             return await self._refuse(job_id, issues, counts)
         await self.jobs.progress(job_id, JobState.IMPORTING, 60)
-        outcome = await self._write(job_id, school_id, checker.good)
-        counts.update(outcome)
+        notices: list[RowIssue] = []
+        outcome = await self._write(job_id, school_id, checker.good, notices)
+        counts.update({k: v for k, v in outcome.items() if v or k != "left_kept"})  # left_kept only when some
         await self.audit.append(actor=job["actor"] or "system:roster-import", actor_department=job["actor_department"],
                                 action="roster.import", kind="school", key=school_id, before=None,
                                 after=outcome, detail={"import_job": job_id, "rows": len(checker.good)})
-        await self.jobs.finish(job_id, counts, f"已导入：新增 {outcome['created']} 名，更新 {outcome['updated']} 名，"
-                                               f"未变 {outcome['unchanged']} 名")
+        message = f"已导入：新增 {outcome['created']} 名，更新 {outcome['updated']} 名，未变 {outcome['unchanged']} 名"
+        if outcome["left_kept"]:
+            message += f"；另有 {outcome['left_kept']} 名已离校的学生仍在花名册中，未恢复为在读（见报告）"
+        await self.jobs.finish(job_id, counts, message, [notice.as_dict() for notice in notices])
         log.info("roster_import_done", job_id=job_id, school_id=school_id, **counts)
         if self.on_roster_changed is not None and (outcome["created"] or outcome["updated"]):
             await self.on_roster_changed(school_id)
@@ -121,9 +136,10 @@ class RosterRunner:
     def _id_index(self, row: RosterRow) -> str:
         return self.index.id_number(row.citizen_id.number, domain=ID_CONTEXT)
 
-    async def _write(self, job_id: str, school_id: str, rows: list[RosterRow]) -> dict[str, int]:
+    async def _write(self, job_id: str, school_id: str, rows: list[RosterRow],
+                     notices: list[RowIssue]) -> dict[str, int]:
         class_ids = await self.classes.ensure(school_id, ((r.grade, r.class_name) for r in rows))
-        outcome = {"created": 0, "updated": 0, "unchanged": 0}
+        outcome = {"created": 0, "updated": 0, "unchanged": 0, "left_kept": 0}
         for start in range(0, len(rows), BATCH):
             batch = rows[start:start + BATCH]
             existing = await self.students.by_numbers(school_id, [r.student_no for r in batch])
@@ -136,6 +152,9 @@ class RosterRunner:
                 if current is None:
                     fresh.append(self._new_student(school_id, row, class_id, job_id, now))
                     continue
+                if current.get("left"):
+                    notices.append(left_notice(row, current["left"]))
+                    continue
                 changes = self._changes(current, row, class_id)
                 if changes:
                     changed.append((current["_id"], {**changes, "updated_at": now, "last_import_job": job_id}))
@@ -143,7 +162,9 @@ class RosterRunner:
             await self.students.update_roster(changed)
             outcome["created"] += len(fresh)
             outcome["updated"] += len(changed)
-            outcome["unchanged"] += len(batch) - len(fresh) - len(changed)
+            left_here = sum(1 for row in batch if (existing.get(row.student_no) or {}).get("left"))
+            outcome["left_kept"] += left_here
+            outcome["unchanged"] += len(batch) - len(fresh) - len(changed) - left_here
             done = start + len(batch)
             await self.jobs.progress(job_id, JobState.IMPORTING, min(99, 60 + 40 * done // len(rows)))
         return outcome

@@ -1,4 +1,4 @@
-"""School fees composed: schools, rosters, fee items, bills, parent–child links, exports.
+"""School fees composed: schools, rosters, students leaving, fee items, bills, parent–child links, exports.
 
 One object per process (built in config/wiring.py) that handlers reach as `deps.school_fees.<part>`; the Celery
 tasks build the worker-side parts (`roster_runner`, `bill_generator`) from the same repositories.
@@ -39,6 +39,7 @@ from payments.roster_jobs import RosterJobRepository
 from payments.roster_run import RosterRunner
 from payments.roster_service import RosterImports
 from payments.schools import SchoolRepository, Schools
+from payments.student_leaving import StudentLeaving
 from payments.students import StudentRepository
 from storage.object_store import ObjectStore
 
@@ -79,6 +80,7 @@ class SchoolFees:
     guardians: GuardianLinks
     link_codes: LinkCodes
     export: BillExport
+    leaving: StudentLeaving  # students who left the school (payments/student_leaving.py)
 
     @classmethod
     def build(cls, client: AsyncMongoClient[dict[str, Any]], db_name: str, *, cipher: FieldCipher,
@@ -100,4 +102,5 @@ class SchoolFees:
                                     LinkAttempts(redis, redis_url=redis_url), audit, outbox,
                                     Transactions(client, retry_on=StaleStudent), cipher, index),
             link_codes=link_codes, export=BillExport(schools, classes, bills),
+            leaving=StudentLeaving(students, bills, schools, outbox, audit, Transactions(client)),
         )

@@ -10,6 +10,10 @@ parent typed, or of their own decrypted phone, in this domain (payments/guardian
 `guardian_person_ids` are the people linked to the child (at most two, a database condition, not just a check);
 `guardians` records how and when each link was made. `version` increases with every change of the links, so a
 link or unlink based on an old read is retried from a fresh one.
+
+A student who left the school (退学/转学, payments/student_leaving.py) keeps the document with `left` set (date,
+kind, reason, who, when): guardians still see the paid bills and receipts, no bill is generated for them any
+more (`billable`), and a roster import leaves them left (it says so in its report).
 """
 
 from __future__ import annotations
@@ -103,7 +107,7 @@ class StudentRepository(Repository):
     async def billable(self, school_id: str, grades: Iterable[str], class_ids: Iterable[str], *,
                        after: str | None, limit: int) -> list[dict[str, Any]]:
         """Students a fee item applies to (its grades or its classes), in id order, a page at a time."""
-        query: dict[str, Any] = {"school_id": school_id,
+        query: dict[str, Any] = {"school_id": school_id, "left": None,
                                  "$or": [{"grade": {"$in": list(grades)}}, {"class_id": {"$in": list(class_ids)}}]}
         if after:
             query["_id"] = {"$gt": after}
@@ -138,6 +142,14 @@ class StudentRepository(Repository):
     async def count_of_guardian(self, person_id: str, *, session: Session = None) -> int:
         return await self.collection.count_documents({"guardian_person_ids": person_id}, session=session)
 
+    async def mark_left(self, student_id: str, left: dict[str, Any], *, session: Session = None) -> dict[str, Any] | None:
+        """Record that the student left the school, once; the student after, or None when already left."""
+        return await self.collection.find_one_and_update(
+            {"_id": student_id, "left": None}, {"$set": {"left": left, "updated_at": left["at"]}, "$inc": {"version": 1}},
+            session=session, return_document=ReturnDocument.AFTER)
+
     async def count_by_class(self, school_id: str) -> dict[str, int]:
-        pipeline = [{"$match": {"school_id": school_id}}, {"$group": {"_id": "$class_id", "n": {"$sum": 1}}}]
+        """Students in each class now (those who left are not counted)."""
+        pipeline = [{"$match": {"school_id": school_id, "left": None}},
+                    {"$group": {"_id": "$class_id", "n": {"$sum": 1}}}]
         return {row["_id"]: row["n"] async for row in await self.collection.aggregate(pipeline)}

@@ -3,7 +3,7 @@ only masked; money is integer fen, with a yuan string beside it for display."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -12,6 +12,7 @@ from mobile_api.handlers.accounts_models import Strict
 from payments.bills import BILL_STATE_LABELS, BillState
 from payments.fee_item_model import STATE_LABELS, FeeItemState
 from payments.money import fen_to_yuan
+from payments.student_leaving import KIND_LABELS, LeaveKind
 
 
 class DepartmentRefOut(BaseModel):
@@ -45,6 +46,16 @@ class ClassesOut(BaseModel):
     items: list[ClassOut]
 
 
+class LeftOut(BaseModel):
+    left_on: date = Field(description="离校日期")
+    kind: LeaveKind = Field(description="transfer 转学，withdrawal 退学")
+    kind_label: str
+    reason: str
+    recorded_at: datetime
+    recorded_by: str | None = Field(description="登记的学校财务人员编号")
+    bills_cancelled: list[str] = Field(description="离校时取消的未缴账单")
+
+
 class StudentOut(BaseModel):
     id: str
     student_no: str
@@ -55,13 +66,18 @@ class StudentOut(BaseModel):
     id_number: str = Field(description="学生身份证号（脱敏）", examples=["430124********5732"])
     guardian_phones: list[str] = Field(description="在学校登记的监护人手机号（脱敏）", examples=[["138****0003"]])
     guardians_linked: int = Field(description="已在掌上办关联的家长人数（最多 2 位）")
+    left: LeftOut | None = Field(None, description="已离校（退学、转学）时的登记；在读为空")
 
     @classmethod
     def of(cls, doc: dict[str, Any]) -> StudentOut:
+        left = doc.get("left")
         return cls(id=doc["_id"], student_no=doc["student_no"], name=doc["name"], grade=doc["grade"],
                    class_id=doc["class_id"], class_name=doc["class_name"], id_number=doc["id_number"]["masked"],
                    guardian_phones=[p["masked"] for p in doc.get("guardian_phones", [])],
-                   guardians_linked=len(doc.get("guardian_person_ids", [])))
+                   guardians_linked=len(doc.get("guardian_person_ids", [])),
+                   left=LeftOut(left_on=left["on"], kind=left["kind"], kind_label=KIND_LABELS[LeaveKind(left["kind"])],
+                                reason=left["reason"], recorded_at=left["at"], recorded_by=left.get("by"),
+                                bills_cancelled=left.get("bills_cancelled") or []) if left else None)
 
 
 class StudentsOut(BaseModel):
@@ -92,9 +108,12 @@ class RosterJobOut(BaseModel):
     school_name: str
     file_sha256: str
     file_size: int
-    counts: dict[str, int] = Field(description="rows 行数；完成后 created、updated、unchanged；失败时 issues")
+    counts: dict[str, int] = Field(description="rows 行数；完成后 created、updated、unchanged，有已离校学生时另有 "
+                                               "left_kept（仍在花名册中、未恢复为在读的人数）；失败时 issues")
     issues: list[RosterIssueOut]
     issues_total: int = Field(description="错误总数（报告最多列出 2000 条）")
+    notices: list[RosterIssueOut] = Field(description="导入成功但须留意的行，如 STUDENT_LEFT：该学生已办理离校，"
+                                                      "本次导入未恢复为在读，也未更新其信息")
     message: str | None
     created_at: datetime
     started_at: datetime | None
@@ -106,6 +125,7 @@ class RosterJobOut(BaseModel):
                    school_name=job["school_name"], file_sha256=job["sha256"], file_size=job["size"],
                    counts=job.get("counts") or {}, issues=[RosterIssueOut(**i) for i in job.get("issues") or []],
                    issues_total=job.get("issues_total", 0), message=job.get("message"),
+                   notices=[RosterIssueOut(**i) for i in job.get("notices") or []],
                    created_at=job["created_at"], started_at=job.get("started_at"), finished_at=job.get("finished_at"))
 
 
@@ -205,7 +225,8 @@ class BillOut(BaseModel):
     description: str | None
     amount_fen: int = Field(description="应缴金额（分）")
     amount_yuan: str = Field(description="同一金额（元），仅供显示")
-    state: BillState = Field(description="unpaid 待缴费，paid 已缴费，cancelled 已取消（收费项目已撤回）")
+    state: BillState = Field(description="unpaid 待缴费，paid 已缴费，cancelled 已取消（收费项目已撤回或学生已离校），"
+                                         "refunded 已退费")
     state_label: str
     created_at: datetime
     paid_at: datetime | None
@@ -248,6 +269,7 @@ class ChildOut(BaseModel):
     guardians: int = Field(description="已关联的家长人数（最多 2 位）")
     linked_at: datetime | None = Field(description="本人关联的时间")
     via: Literal["phone", "code"] | None = Field(description="关联方式：phone 登记手机号核验，code 学校关联码")
+    left_on: date | None = Field(None, description="已从该校离校（退学、转学）时的离校日期；已缴账单和票据仍可查看")
 
     @classmethod
     def of(cls, doc: dict[str, Any], person_id: str, school_name: str) -> ChildOut:
@@ -255,7 +277,7 @@ class ChildOut(BaseModel):
         return cls(student_id=doc["_id"], name=doc["name"], school_id=doc["school_id"], school_name=school_name,
                    grade=doc["grade"], class_name=doc["class_name"], student_no=doc["student_no"],
                    id_number=doc["id_number"]["masked"], guardians=len(doc.get("guardian_person_ids", [])),
-                   linked_at=mine.get("linked_at"), via=mine.get("via"))
+                   linked_at=mine.get("linked_at"), via=mine.get("via"), left_on=(doc.get("left") or {}).get("on"))
 
 
 class ChildrenOut(BaseModel):

@@ -2,8 +2,9 @@
 
 - A parent reads and downloads the receipt of a bill of a child linked to them (anyone else's: 404
   RESOURCE_NOT_FOUND, like a missing bill); the school's finance staff download those of their school's bills.
-- `GET /api/v1/receipts/verify?no=…&code=…` is the QR code's target: public, limited per IP, answering only
-  whether the receipt is genuine and its non-sensitive fields.
+- The credit notes (红字票据) of a bill's refunds are read and downloaded by the same people as its receipt.
+- `GET /api/v1/receipts/verify?no=…&code=…` is the QR code's target (of receipts and credit notes alike):
+  public, limited per IP, answering only whether it is genuine and its non-sensitive fields.
 - School finance reads its school's reconciliation discrepancies and re-runs a day.
 """
 
@@ -18,6 +19,8 @@ from mobile_api.base import BaseHandler
 from mobile_api.handlers.school_parents import person_actor
 from mobile_api.handlers.school_records_models import (
     ChannelRunOut,
+    CreditNoteOut,
+    CreditNotesOut,
     ReceiptCheckOut,
     ReceiptOut,
     ReconciliationReportOut,
@@ -29,6 +32,7 @@ from mobile_api.openapi import operation
 from mobile_api.routing import route
 from payments import fee_errors as FE
 from payments import receipt_errors as RE
+from payments.credit_notes import CreditNote
 from payments.receipts import Receipt
 
 PARENT_TAGS = ["学校收费（家长）"]
@@ -39,7 +43,7 @@ PDF = "application/pdf"
 MAX_TYPED = 40
 
 
-def send_pdf(handler: BaseHandler, data: bytes, receipt: Receipt) -> None:
+def send_pdf(handler: BaseHandler, data: bytes, receipt: Receipt | CreditNote) -> None:
     handler.set_header("Content-Type", PDF)
     handler.set_header("Content-Disposition", f"attachment; filename*=UTF-8''{quote(receipt.number)}.pdf")
     handler.finish(data)
@@ -49,11 +53,12 @@ class MyReceiptHandler(BaseHandler):
     @operation(summary="账单的电子票据", tags=PARENT_TAGS, response=ReceiptOut, auth=True,
                errors=(AE.RESIDENT_ONLY, AE.RESOURCE_NOT_FOUND, RE.RECEIPT_NOT_FOUND),
                description="缴费成功后自动开具（通常几秒内）。只有该学生已关联的家长可以查看；尚未开具返回 404 "
-               "RECEIPT_NOT_FOUND。")
+               "RECEIPT_NOT_FOUND。退费成功后票据本身不变，credit_state 和 credit_notes 说明已部分或全额冲红。")
     async def get(self, bill_id: str) -> None:
         principal = await self.resident()
-        receipt = await self.deps.payment_records.receipts.for_parent(person_actor(principal), bill_id)
-        self.send(ReceiptOut.of(receipt, self.deps.settings.base_url))
+        records = self.deps.payment_records.receipts
+        receipt = await records.for_parent(person_actor(principal), bill_id)
+        self.send(ReceiptOut.of(receipt, self.deps.settings.base_url, await records.credit(receipt)))
 
 
 class MyReceiptPdfHandler(BaseHandler):
@@ -66,6 +71,41 @@ class MyReceiptPdfHandler(BaseHandler):
         records = self.deps.payment_records.receipts
         receipt = await records.for_parent(person_actor(principal), bill_id)
         send_pdf(self, await records.pdf(receipt), receipt)
+
+
+class MyCreditNotesHandler(BaseHandler):
+    @operation(summary="账单的红字票据（冲红）", tags=PARENT_TAGS, response=CreditNotesOut, auth=True,
+               errors=(AE.RESIDENT_ONLY, AE.RESOURCE_NOT_FOUND, RE.RECEIPT_NOT_FOUND),
+               description="学校退费成功后，每笔退款开具一张红字票据，金额为负数（部分退费即部分冲红），注明原电子票据"
+               "号码和冲红原因，并有自己的号码、校验码和查验二维码。只有该学生已关联的家长可以查看；没有退费时为空列表。")
+    async def get(self, bill_id: str) -> None:
+        principal = await self.resident()
+        notes = await self.deps.payment_records.receipts.credit_notes_for_parent(person_actor(principal), bill_id)
+        base = self.deps.settings.base_url
+        self.send(CreditNotesOut(items=[CreditNoteOut.of(n, base) for n in notes]))
+
+
+class MyCreditNotePdfHandler(BaseHandler):
+    @operation(summary="下载红字票据（PDF）", tags=PARENT_TAGS, auth=True, raw_response=PDF,
+               errors=(AE.RESIDENT_ONLY, AE.RESOURCE_NOT_FOUND, RE.RECEIPT_NOT_FOUND, RE.CREDIT_NOTE_NOT_FOUND),
+               description="与电子票据同样的版式，标明“红字·冲红”，金额为负数（红色），注明原票据号码、退款单号和冲红"
+               "原因，附查验二维码和校验码。")
+    async def get(self, bill_id: str, number: str) -> None:
+        principal = await self.resident()
+        records = self.deps.payment_records.receipts
+        note = await records.credit_note_for_parent(person_actor(principal), bill_id, number)
+        send_pdf(self, await records.credit_note_pdf(note), note)
+
+
+class SchoolCreditNotePdfHandler(BaseHandler):
+    @operation(summary="下载本校账单的红字票据（PDF）", tags=STAFF_TAGS, auth=True, raw_response=PDF,
+               errors=(*STAFF_ERRORS, FE.BILL_NOT_FOUND, RE.RECEIPT_NOT_FOUND, RE.CREDIT_NOTE_NOT_FOUND),
+               description="本校的学校财务（school_finance）可以下载本校账单退费后开具的红字票据。")
+    async def get(self, school_id: str, bill_id: str, number: str) -> None:
+        account = await self.staff_account()
+        records = self.deps.payment_records.receipts
+        note = await records.credit_note_for_school(account.actor(), school_id, bill_id, number)
+        send_pdf(self, await records.credit_note_pdf(note), note)
 
 
 class SchoolReceiptPdfHandler(BaseHandler):
@@ -83,9 +123,10 @@ class ReceiptVerifyHandler(BaseHandler):
     @operation(summary="查验电子票据（二维码地址）", tags=PUBLIC_TAGS, response=ReceiptCheckOut,
                errors=(E.VALIDATION_FAILED, RE.RECEIPT_CHECKS_EXCEEDED),
                query=(("no", "票据号码，如 ZSB20260901000123"), ("code", "校验码，如 7KQ2M-X9D4T（不区分大小写）")),
-               description="无需登录。号码与校验码相符时 genuine 为 true，并只返回票据号码、脱敏的缴费人、金额、缴费"
-               "时间和收款学校；号码不存在与校验码错误的回答相同。每个 IP 每分钟最多 20 次、每天 200 次，超出返回 "
-               "429（Retry-After）。")
+               description="无需登录。电子票据和红字票据（ZSBH 开头）都在此查验。号码与校验码相符时 genuine 为 true，"
+               "并只返回票据号码、脱敏的缴费人、金额（红字票据为负数）、缴费或退款时间和收款学校，电子票据另有冲红情况，"
+               "红字票据另有原票据号码；号码不存在与校验码错误的回答相同。每个 IP 每分钟最多 20 次、每天 200 次，"
+               "超出返回 429（Retry-After）。")
     async def get(self) -> None:
         number, code = (self.get_query_argument(name, "").strip() for name in ("no", "code"))
         problems = [FieldError(name, "REQUIRED" if not value else "TOO_LONG",
@@ -94,8 +135,8 @@ class ReceiptVerifyHandler(BaseHandler):
                     if not value or len(value) > MAX_TYPED]
         if problems:
             raise AppError(E.VALIDATION_FAILED, errors=problems)
-        receipt = await self.deps.payment_records.receipts.check(number, code, ip=self.request.remote_ip or "")
-        self.send(ReceiptCheckOut.of(receipt))
+        checked = await self.deps.payment_records.receipts.check(number, code, ip=self.request.remote_ip or "")
+        self.send(ReceiptCheckOut.of(checked))
 
 
 class SchoolReconciliationHandler(BaseHandler):
@@ -130,6 +171,9 @@ ROUTES = [
     route("/api/v1/me/bills/{bill_id}/receipt", MyReceiptHandler),
     route("/api/v1/me/bills/{bill_id}/receipt/pdf", MyReceiptPdfHandler),
     route("/api/v1/schools/{school_id}/bills/{bill_id}/receipt/pdf", SchoolReceiptPdfHandler),
+    route("/api/v1/me/bills/{bill_id}/credit-notes", MyCreditNotesHandler),
+    route("/api/v1/me/bills/{bill_id}/credit-notes/{number}/pdf", MyCreditNotePdfHandler),
+    route("/api/v1/schools/{school_id}/bills/{bill_id}/credit-notes/{number}/pdf", SchoolCreditNotePdfHandler),
     route("/api/v1/receipts/verify", ReceiptVerifyHandler),
     route("/api/v1/schools/{school_id}/reconciliation", SchoolReconciliationHandler),
     route("/api/v1/schools/{school_id}/reconciliation/runs", SchoolReconciliationRunsHandler),

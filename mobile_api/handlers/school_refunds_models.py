@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from payments.money import fen_to_yuan
-from payments.refunds import STATE_LABELS, RefundState
+from payments.orders import RefundState as LateRefundState
+from payments.refunds import STATE_LABELS, RefundState, failed_for_good, failure_label
 
 
 class StaffRefOut(BaseModel):
@@ -39,7 +40,14 @@ class RefundOut(BaseModel):
     decided_at: datetime | None
     reject_reason: str | None
     settled_at: datetime | None
-    failure: str | None = Field(description="退款失败时渠道给出的原因代码")
+    failure: str | None = Field(description="退款失败时渠道给出的原因代码（或退款状态，如 CLOSED、ABNORMAL）")
+    failure_message: str | None = Field(description="退款失败时渠道给出的原因说明")
+    failure_label: str | None = Field(description="失败原因及可否重新发起的说明")
+    retryable: bool = Field(description="是否可以重新发起：渠道确认该退款已失败且未退出任何款项（拒绝受理或退款关闭），"
+                                        "且尚未重新发起")
+    attempt: int = Field(description="第几次发起（重新发起的退款从 2 起）")
+    retry_of: str | None = Field(description="重新发起时：上一次失败的退款申请编号")
+    retried_by: str | None = Field(description="已重新发起时：新的退款申请编号")
 
     @classmethod
     def of(cls, doc: dict[str, Any]) -> RefundOut:
@@ -53,8 +61,87 @@ class RefundOut(BaseModel):
             requested_at=doc["requested_at"],
             decided_by=StaffRefOut(**doc["decided_by"]) if doc.get("decided_by") else None,
             decided_at=doc.get("decided_at"), reject_reason=doc.get("reject_reason"),
-            settled_at=doc.get("settled_at"), failure=failure.get("detail"))
+            settled_at=doc.get("settled_at"), failure=failure.get("detail"),
+            failure_message=failure.get("message") or None, failure_label=failure_label(doc.get("failure")),
+            retryable=doc["state"] == RefundState.FAILED and not doc.get("retried_by")
+            and failed_for_good(doc.get("failure")),
+            attempt=doc.get("attempt") or 1, retry_of=doc.get("retry_of"), retried_by=doc.get("retried_by"))
 
 
 class RefundsOut(BaseModel):
     items: list[RefundOut]
+
+
+LATE_STATE_LABELS = {LateRefundState.REQUESTED: "待提交渠道", LateRefundState.PROCESSING: "退款中",
+                     LateRefundState.REFUNDED: "已退回", LateRefundState.FAILED: "退款失败"}
+
+
+class LateRefundAttemptOut(BaseModel):
+    out_refund_no: str
+    state: LateRefundState
+    failure: str | None = Field(description="渠道给出的原因代码（或退款状态）")
+    failure_message: str | None
+
+
+class LatePaymentOut(BaseModel):
+    """Money that arrived for an order that could not be paid, and its automatic refund (原路退回)."""
+
+    order_id: str = Field(description="支付订单号（商户订单号）")
+    bill_id: str
+    channel: str
+    amount_fen: int = Field(description="到账并须退回的金额（分）")
+    amount_yuan: str
+    paid_at: datetime | None = Field(description="渠道的支付成功时间")
+    late_reason: str | None = Field(description="不能入账的原因：bill_paid_by_another_order 账单已由另一笔付款缴清，"
+                                                "bill_cancelled 账单已取消，order_closed 订单已关闭，order_failed 订单已失败")
+    refund_state: LateRefundState = Field(description="requested 待提交渠道，processing 退款中，refunded 已退回，"
+                                                      "failed 退款失败")
+    refund_state_label: str
+    out_refund_no: str = Field(description="当前这次退款的商户退款单号")
+    attempt: int = Field(description="第几次发起")
+    failure: str | None = Field(description="退款失败时渠道给出的原因代码（或退款状态）")
+    failure_message: str | None = Field(description="退款失败时渠道给出的原因说明")
+    failure_label: str | None
+    retryable: bool = Field(description="是否可以用新的退款单号重新发起（渠道确认失败且未退出任何款项）")
+    previous_attempts: list[LateRefundAttemptOut]
+
+    @classmethod
+    def of(cls, order: dict[str, Any]) -> LatePaymentOut:
+        refund, payment = order.get("refund") or {}, order.get("payment") or {}
+        state = LateRefundState(refund["state"])
+        return cls(
+            order_id=order["_id"], bill_id=order["bill_id"], channel=order["channel"], amount_fen=refund["amount_fen"],
+            amount_yuan=fen_to_yuan(refund["amount_fen"]), paid_at=payment.get("paid_at"),
+            late_reason=order.get("late_reason"), refund_state=state, refund_state_label=LATE_STATE_LABELS[state],
+            out_refund_no=refund["out_refund_no"], attempt=refund.get("attempt") or 1,
+            failure=refund.get("detail") if state == LateRefundState.FAILED else None,
+            failure_message=refund.get("message") or None,
+            failure_label=failure_label(refund) if state == LateRefundState.FAILED else None,
+            retryable=state == LateRefundState.FAILED and failed_for_good(refund),
+            previous_attempts=[LateRefundAttemptOut(out_refund_no=a["out_refund_no"], state=a["state"],
+                                                    failure=a.get("detail"), failure_message=a.get("message") or None)
+                               for a in order.get("refund_attempts") or []])
+
+
+class LatePaymentsOut(BaseModel):
+    items: list[LatePaymentOut]
+
+
+class LateRetryIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    out_refund_no: str = Field(min_length=2, max_length=64, description="失败的那次退款的商户退款单号（重复提交时据此"
+                                                                      "返回已重新发起的那一次，不会再发起一次）")
+
+
+class StateTotalOut(BaseModel):
+    count: int
+    amount_fen: int
+
+
+class RefundBoardOut(BaseModel):
+    school: dict[str, StateTotalOut] = Field(description="学校财务申请的退费，按状态的笔数和金额（已重新发起的失败退款"
+                                                         "不计入 failed）")
+    automatic: dict[str, StateTotalOut] = Field(description="未能入账款项的自动退回，按状态的笔数和金额")
+    failed: list[RefundOut] = Field(description="待处理的失败退费（含渠道原因、可否重新发起）")
+    late_failed: list[LatePaymentOut] = Field(description="待处理的失败自动退回")

@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from io import BytesIO
+from typing import Any
 
 import httpx
 from openpyxl import load_workbook
@@ -109,6 +110,21 @@ async def school_with_bills(deps: Dependencies, *, children: int = 1, amount_fen
         (bill,) = await fees.bills.bills.of_student(student["_id"])
         bills[student["_id"]] = bill["_id"]
     return FeeSchool(code, finance, kids, bills, item["_id"], amount_fen)
+
+
+async def import_roster(deps: Dependencies, school: FeeSchool, rows: list[tuple[str, str, str]]) -> dict[str, Any]:
+    """School finance imports a roster of (student number, name, ID number) rows, run in-process; the job."""
+    settings = deps.settings
+    cipher, index = pii_from_settings(settings)
+    imports = RosterImports(deps.school_fees.roster.jobs, deps.school_fees.schools, deps.objects,
+                            settings.s3_bucket_documents, not_queued)
+    job, _ = await imports.submit(school.finance, school.school_id, roster_xlsx(rows))
+    runner = roster_runner(deps.mongo, deps.db, objects=deps.objects, bucket=settings.s3_bucket_documents,
+                           cipher=cipher, index=index)
+    await runner.run(job["_id"])
+    done = await deps.school_fees.roster.jobs.get(job["_id"])
+    assert done is not None
+    return done
 
 
 async def linked_parent(api: httpx.AsyncClient, wechat: SimControl, deps: Dependencies, school: FeeSchool,

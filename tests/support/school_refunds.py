@@ -20,6 +20,7 @@ from config.wiring import Dependencies
 from payments.keys import load_private_key
 from simulators import wechatpay_crypto
 from tests.support.identity import LoggedIn
+from tests.support.notify import eventually
 from tests.support.payments import PaySim
 from tests.support.school_fees import REGION, FeeSchool
 from tests.support.school_payments import ALIPAY_OPEN_ID, order_for, order_state
@@ -82,3 +83,25 @@ def refund_resource(settings: Settings, refund: dict[str, Any], **changes: Any) 
             "success_time": "2026-09-02T10:00:00+08:00", "user_received_account": "支付用户零钱",
             "amount": {"total": refund["order_amount_fen"], "refund": refund["amount_fen"],
                        "payer_total": refund["order_amount_fen"], "payer_refund": refund["amount_fen"]}} | changes
+
+
+async def refund_in_state(api: httpx.AsyncClient, who: StaffSession, school: FeeSchool, refund_id: str,
+                          *states: str) -> dict[str, Any]:
+    """The refund (as school finance reads it) once it is in one of `states`."""
+    async def probe() -> dict[str, Any] | None:
+        refund = (await api.get(refunds_url(school, f"/{refund_id}"), headers=who.headers)).json()
+        return refund if refund["state"] in states else None
+
+    return await eventually(probe, within_s=10, what=f"refund {'/'.join(states)}")
+
+
+async def refunded_in_part(api: httpx.AsyncClient, school: FeeSchool, bill_id: str, amount_fen: int,
+                           asker: StaffSession, approver: StaffSession,
+                           reason: str = "学生转学，退还部分费用") -> dict[str, Any]:
+    """School finance refunds `amount_fen` of the paid bill (asked by one, approved by another); the refund once
+    the provider settled it."""
+    asked = await ask_refund(api, asker, school, bill_id, amount_fen, reason=reason)
+    assert asked.status_code == 201, asked.text
+    approved = await api.post(refunds_url(school, f"/{asked.json()['id']}/approve"), headers=approver.headers)
+    assert approved.status_code == 200, approved.text
+    return await refund_in_state(api, asker, school, asked.json()["id"], "succeeded")

@@ -24,7 +24,7 @@ from wechat.subscribe_fields import violation
 TOPICS = {
     "case.accepted", "case.supplement_requested", "case.approved", "case.denied", "case.completed",
     "case.not_accepted", "task.created", "task.warning", "task.overdue", "bill.published", "bill.paid",
-    "bill.cancelled", "refund.settled", "fee_item.submitted", "fee_item.approved", "fee_item.rejected",
+    "bill.cancelled", "refund.settled", "payment.returned", "fee_item.submitted", "fee_item.approved", "fee_item.rejected",
     "case.rating_requested", "account.citizen_id_bind_attempt_by_other",
     "account.refresh_token_reused", "account.phone_bind_attempt_by_other",
 }

@@ -1,5 +1,5 @@
 """Refunds asked for by school finance, pure rules: the state machine, what may still be refunded, four eyes,
-the refund document (payments/refunds.py)."""
+the refund document, when a failed refund may be tried again under a new number (payments/refunds.py)."""
 
 from __future__ import annotations
 
@@ -17,8 +17,11 @@ from payments.refunds import (
     check_amount,
     check_second_person,
     check_state,
+    failed_for_good,
+    failure_label,
     new_refund,
     refundable_fen,
+    retry_of,
     sources_of,
 )
 
@@ -101,3 +104,39 @@ def test_amounts_are_positive_integer_fen_and_a_reason_is_required(body: dict[st
 
 def test_a_bill_refunded_in_full_has_its_own_state_and_label() -> None:
     assert BillState("refunded") is BillState.REFUNDED and BILL_STATE_LABELS[BillState.REFUNDED] == "已退费"
+
+
+@pytest.mark.parametrize(("failure", "again"), [
+    ({"source": "provider", "detail": "INVALID_REQUEST", "message": "申请退款金额超过订单可退金额"}, True),  # refused
+    ({"source": "provider", "detail": "ACQ.SELLER_BALANCE_NOT_ENOUGH"}, True),
+    ({"source": "callback", "detail": "CLOSED"}, True), ({"source": "query", "detail": "CLOSED"}, True),
+    ({"source": "callback", "detail": "ABNORMAL"}, False),  # the money is held at WeChat Pay: settled there
+    ({"source": "query", "detail": "ABNORMAL"}, False), ({"source": "send", "detail": "SOMETHING_NEW"}, False),
+    (None, False), ({}, False),
+])
+def test_only_a_refund_the_provider_closed_or_refused_may_be_tried_under_a_new_number(
+        failure: dict[str, str] | None, again: bool) -> None:
+    assert failed_for_good(failure) is again
+    label = failure_label(failure)
+    assert (label is None) == (not failure)
+    if label:
+        assert ("可重新发起" in label) is again and ("不能重新发起" in label) is (not again)
+
+
+def test_the_providers_own_words_are_in_the_label() -> None:
+    label = failure_label({"source": "provider", "detail": "INVALID_REQUEST", "message": "申请退款金额超过订单可退金额"})
+    assert label is not None and "INVALID_REQUEST：申请退款金额超过订单可退金额" in label
+
+
+def test_the_next_attempt_keeps_the_decision_and_gets_a_new_number() -> None:
+    first = new_refund(refund_id="01J000000000000000000000R1", order=ORDER, bill=BILL, amount_fen=30_000,
+                       reason="学生转学，退还部分费用", staff_id="t-fin-1", staff_name="谭丽娟", now=NOW)
+    failed = first | {"state": "failed", "decided_by": {"staff_id": "t-fin-2", "name": "周敏"}, "decided_at": NOW,
+                      "failure": {"source": "callback", "detail": "CLOSED"}, "out_refund_no": "RF01J000000000000000000000R1"}
+    nxt = retry_of(failed, refund_id="01J000000000000000000000R2", staff_id="t-fin-3", staff_name="李娜", now=NOW)
+    assert (nxt["_id"], nxt["out_refund_no"], nxt["state"], nxt["attempt"], nxt["retry_of"]) == (
+        "01J000000000000000000000R2", "RF01J000000000000000000000R2", "approved", 2, first["_id"])
+    for kept in ("order_id", "bill_id", "amount_fen", "reason", "requested_by", "decided_by", "payer_person_id"):
+        assert nxt[kept] == failed[kept], kept
+    assert nxt["failure"] is None and nxt["retried_by"] is None and nxt["retry_asked_by"]["staff_id"] == "t-fin-3"
+    assert retry_of(nxt | {"state": "failed"}, refund_id="R3", staff_id="x", staff_name="x", now=NOW)["attempt"] == 3

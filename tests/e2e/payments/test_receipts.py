@@ -69,8 +69,9 @@ async def test_a_paid_bill_gets_one_receipt_a_pdf_and_a_public_check(
     right = await api.get(VERIFY, params={"no": receipt["number"], "code": receipt["code"].lower()})
     assert right.status_code == 200, right.text
     assert right.json() == {"genuine": True, "message": "票据真实有效", "receipt": {
-        "number": receipt["number"], "payer": receipt["payer"], "amount_fen": 120_000, "amount_yuan": "1200.00",
-        "paid_at": right.json()["receipt"]["paid_at"], "school_name": receipt["school_name"]}}
+        "kind": "receipt", "number": receipt["number"], "payer": receipt["payer"], "amount_fen": 120_000,
+        "amount_yuan": "1200.00", "paid_at": right.json()["receipt"]["paid_at"], "refunded_at": None,
+        "school_name": receipt["school_name"], "credit_state": "none", "credited_fen": 0, "original_number": None}}
     assert child.name not in right.text and order["id"] not in right.text
     wrong_code = receipt["code"][:-1] + ("0" if receipt["code"][-1] != "0" else "1")
     for params in ({"no": receipt["number"], "code": wrong_code}, {"no": "ZSB20260101999999", "code": receipt["code"]}):
@@ -88,8 +89,9 @@ async def test_a_paid_bill_gets_one_receipt_a_pdf_and_a_public_check(
 async def test_the_public_check_is_limited_per_ip(pdeps: Dependencies) -> None:
     desk = pdeps.payment_records.receipts
     ip = f"203.0.113.{id(desk) % 250 + 1}"  # a documentation address of its own: other tests keep their quota
-    for _ in range(20):
-        assert await desk.check("ZSB20260101000001", "AAAAA-AAAAA", ip=ip) is None
+    for i in range(20):
+        checked = await desk.check("ZSB20260101000001" if i % 2 else "ZSBH20260101000001", "AAAAA-AAAAA", ip=ip)
+        assert checked.receipt is None and checked.note is None  # receipts and credit notes count alike
     with pytest.raises(AppError) as refused:
         await desk.check("ZSB20260101000001", "AAAAA-AAAAA", ip=ip)
     assert refused.value.error.code == "RECEIPT_CHECKS_EXCEEDED" and int(refused.value.headers["Retry-After"]) >= 1
