@@ -20,8 +20,9 @@ BIN = Path(sys.executable).parent  # the virtualenv's bin/, where pip put secant
 
 
 def mongodb_command(port: int, storage: str) -> list[str]:
-    return [str(BIN / "secantusd-py"), "--host", "127.0.0.1", "--port", str(port), "--storage-path", storage,
-            "--log-level", "WARNING"]
+    """SecantusDB through devstack/secantusd.py (`secantusd-py` with a fix to its planner; see there)."""
+    return [sys.executable, "-m", "devstack.secantusd", "--host", "127.0.0.1", "--port", str(port),
+            "--storage-path", storage, "--log-level", "WARNING"]
 
 
 def redis_command(port: int) -> list[str]:
