@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     sim_host: str = "127.0.0.1"
     sim_port: int = Field(8090, ge=0, le=65535)
 
-    mongodb_uri: str = "mongodb://127.0.0.1:27817/?retryWrites=false"
+    mongodb_uri: str = "mongodb://127.0.0.1:27817/?retryWrites=false&maxPoolSize=10"
     mongodb_db: str = "zsb"
     mongodb_server_selection_timeout_ms: int = 3000
 

@@ -170,7 +170,7 @@ class LocalStack:
         """The `ZSB_*` variables that point a process at this stack."""
         access, secret = self.s3_keys
         return {
-            "ZSB_MONGODB_URI": f"mongodb://127.0.0.1:{self.mongodb_port}/?retryWrites=false",
+            "ZSB_MONGODB_URI": f"mongodb://127.0.0.1:{self.mongodb_port}/?retryWrites=false&maxPoolSize=10",
             "ZSB_REDIS_URL": f"redis://127.0.0.1:{self.redis_port}/0",
             "ZSB_S3_ENDPOINT": f"http://127.0.0.1:{self.s3_port}",
             "ZSB_S3_ACCESS_KEY": access,
