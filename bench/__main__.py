@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -131,6 +132,9 @@ def main() -> None:
         parser.error(f"unknown scenario(s): {', '.join(sorted(unknown))}; choose from {', '.join(every)}")
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed (./dev bench installs it through devstack/bootstrap.sh)")
+    # A benchmark stopped with SIGTERM (kill, timeout) unwinds like Ctrl-C: every `finally` stops the servers it
+    # started, rather than leaving a busy database behind to skew the next run.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     results = []
     with tempfile.TemporaryDirectory(prefix="zsb-bench-") as tmp:
         workdir = Path(tmp)
