@@ -1,7 +1,9 @@
 """People (residents, parents, staff as persons): the `people` collection and its repository.
 
 One document per human being. WeChat identities (mini-program and official-account openids, joined by the
-unionid), the verified phone and the bound citizen ID hang off it. Phone and ID numbers are stored only as
+unionid), the linked Alipay identity (payments/alipay_login.py), the verified phone and the bound citizen ID hang
+off it. Openids and the Alipay open id are app-scoped pseudonyms kept as they are (each unique: one identity,
+one person), never logged and never answered. Phone and ID numbers are stored only as
 `FieldCipher` tokens plus a blind index (unique: one number belongs to one person) and a masked copy for display.
 """
 
@@ -53,13 +55,15 @@ class Person:
     unionid: str | None = None
     mp_openid: str | None = None
     oa_openid: str | None = None
+    alipay_open_id: str | None = None
+    alipay_user_id: str | None = None  # an Alipay app still on user ids (2088…) instead of open ids
     roles: tuple[str, ...] = ("resident",)
     disabled: bool = False
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Person:
-        wechat = doc.get("wechat") or {}
+        wechat, alipay = doc.get("wechat") or {}, doc.get("alipay") or {}
         cid = doc.get("citizen_id")
         return cls(
             id=doc["_id"],
@@ -74,6 +78,8 @@ class Person:
             unionid=wechat.get("unionid"),
             mp_openid=wechat.get("mp_openid"),
             oa_openid=wechat.get("oa_openid"),
+            alipay_open_id=alipay.get("open_id"),
+            alipay_user_id=alipay.get("user_id"),
             roles=tuple(doc.get("roles", ("resident",))),
             disabled=bool(doc.get("disabled", False)),
             created_at=doc["created_at"],
@@ -115,6 +121,8 @@ class PersonRepository(Repository):
         _unique_when_present("wechat.unionid", "wechat_unionid_unique"),
         _unique_when_present("wechat.mp_openid", "wechat_mp_openid_unique"),
         _unique_when_present("wechat.oa_openid", "wechat_oa_openid_unique"),
+        _unique_when_present("alipay.open_id", "alipay_open_id_unique"),
+        _unique_when_present("alipay.user_id", "alipay_user_id_unique"),
         _unique_when_present("phone.index", "phone_index_unique"),
         _unique_when_present("citizen_id.index", "citizen_id_index_unique"),
     )
@@ -163,6 +171,27 @@ class PersonRepository(Repository):
             except DuplicateKeyError:
                 continue
         raise RuntimeError("could not create or find the person for a WeChat identity")
+
+    async def link_alipay(self, person_id: str, *, open_id: str | None, user_id: str | None) -> Person:
+        """Keep the Alipay identity Alipay vouched for (replacing an earlier one). DuplicateKeyError when another
+        person holds it (the unique indexes), LookupError when the person does not exist."""
+        linked = {k: v for k, v in (("open_id", open_id), ("user_id", user_id)) if v}
+        doc = await self.collection.find_one_and_update(
+            {"_id": person_id}, {"$set": {"alipay": {**linked, "linked_at": datetime.now(UTC)}}},
+            return_document=ReturnDocument.AFTER)
+        if doc is None:
+            raise LookupError("person missing")
+        return Person.from_doc(doc)
+
+    async def unlink_alipay(self, person_id: str) -> Person | None:
+        doc = await self.collection.find_one_and_update(
+            {"_id": person_id}, {"$unset": {"alipay": ""}}, return_document=ReturnDocument.AFTER)
+        return Person.from_doc(doc) if doc else None
+
+    async def find_by_alipay(self, *, open_id: str | None, user_id: str | None) -> Person | None:
+        clauses = [{f"alipay.{k}": v} for k, v in (("open_id", open_id), ("user_id", user_id)) if v]
+        doc = await self.collection.find_one({"$or": clauses}) if clauses else None
+        return Person.from_doc(doc) if doc else None
 
     async def set_citizen_id(
         self, person_id: str, *, name: str, encrypted: str, index: str, masked: str, region_code: str,

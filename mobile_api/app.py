@@ -21,6 +21,7 @@ from mobile_api.handlers import (
     documents,
     forms,
     me,
+    me_alipay,
     me_phone,
     notifications,
     notifications_admin,
@@ -105,6 +106,7 @@ def api_routes() -> list[URLSpec]:
         *notifications_admin.ROUTES,
         *school_admin.ROUTES, *school_roster.ROUTES, *school_fee_items.ROUTES, *school_parents.ROUTES,
         *school_payments.ROUTES, *school_receipts.ROUTES, *school_refunds.ROUTES,
+        *me_alipay.ROUTES,
     ]
 
 

@@ -26,6 +26,7 @@ from alipay.aop.api.exception.Exception import RequestException, ResponseExcepti
 from alipay.aop.api.request.AlipayDataDataserviceBillDownloadurlQueryRequest import (
     AlipayDataDataserviceBillDownloadurlQueryRequest,
 )
+from alipay.aop.api.request.AlipaySystemOauthTokenRequest import AlipaySystemOauthTokenRequest
 from alipay.aop.api.request.AlipayTradeCloseRequest import AlipayTradeCloseRequest
 from alipay.aop.api.request.AlipayTradeCreateRequest import AlipayTradeCreateRequest
 from alipay.aop.api.request.AlipayTradeFastpayRefundQueryRequest import AlipayTradeFastpayRefundQueryRequest
@@ -37,7 +38,7 @@ from pydantic import ValidationError
 from payments import alipay_transport, keys
 from payments.alipay_bill import parse_bill_zip
 from payments.alipay_notify import NotifyVerifier
-from payments.alipay_types import Notice, Refund, RefundStatus, Trade, TradeBill, TradeCreated
+from payments.alipay_types import AlipayUser, Notice, Refund, RefundStatus, Trade, TradeBill, TradeCreated
 from payments.errors import (
     BillUnavailable,
     PaymentProviderError,
@@ -184,6 +185,17 @@ class AlipayClient:
             raise BillUnavailable(PROVIDER, "BILL_DOWNLOAD", f"HTTP {response.status_code}", retryable=True)
         return parse_bill_zip(response.content, bill_date)
 
+    # -- the payer's identity ---------------------------------------------------------------------------------
+    async def user_of(self, auth_code: str) -> AlipayUser:
+        """alipay.system.oauth.token (grant_type authorization_code): the Alipay user behind the code the
+        mini-program got from `my.getAuthCode` (scope auth_base). A code works once: a bad, used or expired one
+        is ProviderRejected `isv.code-invalid`. Its answer has no `code` field when it succeeds."""
+        if not 1 <= len(auth_code) <= 64:
+            raise ValueError("auth_code must be 1-64 characters")
+        request = AlipaySystemOauthTokenRequest()
+        request.grant_type, request.code = "authorization_code", auth_code
+        return _validate(AlipayUser, await self._execute("oauth_token", request, codeless=True))
+
     # -- notifies ---------------------------------------------------------------------------------------------
     def verify_notify(self, form: Mapping[str, str]) -> Notice:
         """See payments.alipay_notify: CallbackRejected(reason) or the typed Notice. Reply `success` after."""
@@ -193,8 +205,9 @@ class AlipayClient:
     async def _run(self, function: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
 
-    async def _execute(self, what: str, request: Any) -> dict[str, Any]:
-        """One gateway call: the answer object when code is 10000, else a PaymentProviderError."""
+    async def _execute(self, what: str, request: Any, *, codeless: bool = False) -> dict[str, Any]:
+        """One gateway call: the answer object when code is 10000 (or, `codeless`, has no code: oauth.token),
+        else a PaymentProviderError."""
         started = time.monotonic()
         error: PaymentProviderError
         try:
@@ -214,7 +227,7 @@ class AlipayClient:
         except (TypeError, ValueError):
             raise self._failed(what, ProviderUnavailable(PROVIDER, "MALFORMED", "not JSON")) from None
         elapsed_ms = round((time.monotonic() - started) * 1000)
-        code = str(data.get("code")) if isinstance(data, dict) else ""
+        code = str(data.get("code", "10000" if codeless else None)) if isinstance(data, dict) else ""
         if code == "10000":
             log.info("alipay_call", call=what, elapsed_ms=elapsed_ms)
             return data

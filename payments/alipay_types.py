@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from payments.money import yuan_to_fen
 
@@ -42,6 +42,20 @@ class TradeCreated(_Model):
 
     out_trade_no: str
     trade_no: str
+
+
+class AlipayUser(_Model):
+    """alipay.system.oauth.token: who the mini-program's auth code belongs to. Apps made since Alipay's OpenID
+    upgrade get `open_id` (per app), older ones `user_id` (2088…); the tokens are not kept (scope auth_base)."""
+
+    open_id: str | None = Field(None, min_length=1, max_length=128)
+    user_id: str | None = Field(None, min_length=1, max_length=32)
+
+    @model_validator(mode="after")
+    def _one_id(self) -> AlipayUser:
+        if not (self.open_id or self.user_id):
+            raise ValueError("neither open_id nor user_id in the answer")
+        return self
 
 
 class Trade(_Model):

@@ -9,6 +9,7 @@ about at its provider:
 - never opened there (a prepay that timed out before reaching it) and expired → closed here;
 - WeChat Pay PAYERROR / CLOSED / REVOKED → closed here (failed for PAYERROR);
 - a provider that does not answer → left for the next round.
+The questions and the closing are payments/order_closing.py, which a parent's new order uses too.
 Then every refund still `requested` is sent again (payments/order_refunds.py), and those still `processing`
 ZSB_REFUND_QUERY_AFTER_MIN after they were sent are queried; the same for the refunds school finance asked for
 (payments/refund_settlement.py: approved ones sent again, processing ones queried and settled).
@@ -23,17 +24,15 @@ from typing import Any
 
 import structlog
 
-from payments.alipay import AlipayClient
-from payments.errors import CallbackRejected, ProviderRejected, ProviderUnavailable, TradeNotFound
+from payments.errors import CallbackRejected, ProviderUnavailable
+from payments.order_closing import FAILED, UNPAID, ProviderOrders
 from payments.order_refunds import Refunder
 from payments.order_settlement import Paid, Settlement
-from payments.orders import Channel, OrderRepository, RefundState
+from payments.orders import OrderRepository, RefundState
 from payments.refund_settlement import RefundSettlement
-from payments.wechatpay import WeChatPayClient
 
 log = structlog.get_logger(__name__)
 BATCH = 200
-_UNPAID, _GONE, _FAILED = "unpaid", "gone", "failed"
 
 
 @dataclass
@@ -41,8 +40,7 @@ class OrderSweep:
     orders: OrderRepository
     settlement: Settlement
     refunder: Refunder
-    wechatpay: WeChatPayClient
-    alipay: AlipayClient
+    provider: ProviderOrders  # the query / close dialogue, shared with new orders (payments/order_closing.py)
     query_after: timedelta = timedelta(minutes=5)
     refund_settlement: RefundSettlement | None = None
 
@@ -71,49 +69,15 @@ class OrderSweep:
         return dict(counts)
 
     async def resolve(self, order: dict[str, Any], now: datetime) -> str:
-        facts = await self._query(order, now)
+        facts = await self.provider.facts(order, now)
         if isinstance(facts, Paid):
             return (await self.settlement.settle(facts)).value
-        if facts == _FAILED:
+        if facts == FAILED:
             await self.settlement.close(order["_id"], "provider_payerror", failed=True)
             return "failed"
-        if now < order["expires_at"] and facts == _UNPAID:
+        if now < order["expires_at"] and facts == UNPAID:
             return "waiting"
-        if facts == _UNPAID:
-            try:
-                await self._close_at_provider(order)
-            except ProviderRejected as exc:  # paid between our query and our close
-                log.info("payment_sweep_close_refused", order_id=order["_id"], code=exc.code)
-                again = await self._query(order, now)
-                if isinstance(again, Paid):
-                    return (await self.settlement.settle(again)).value
-                raise ProviderUnavailable(order["channel"], exc.code, "close refused, not paid") from None
-        await self.settlement.close(order["_id"], "expired" if facts == _UNPAID else "closed_at_provider")
+        if facts == UNPAID:  # expired: closed at the provider first (a close refused as paid is settled)
+            return await self.provider.close(order, now, "expired")
+        await self.settlement.close(order["_id"], "closed_at_provider")
         return "closed"
-
-    async def _query(self, order: dict[str, Any], now: datetime) -> Paid | str:
-        try:
-            if order["channel"] == Channel.WECHATPAY:
-                transaction = await self.wechatpay.query(order["out_trade_no"])
-                if transaction.paid and transaction.amount is not None and transaction.transaction_id:
-                    return Paid("wechatpay", order["out_trade_no"], transaction.transaction_id,
-                                transaction.amount.total, "query", transaction.success_time, transaction.appid)
-                if transaction.trade_state == "PAYERROR":
-                    return _FAILED
-                return _GONE if transaction.trade_state in ("CLOSED", "REVOKED") else _UNPAID
-            trade = await self.alipay.query(order["out_trade_no"])
-            if trade.paid:
-                return Paid("alipay", order["out_trade_no"], trade.trade_no, trade.total_fen, "query",
-                            trade.send_pay_date)
-            return _GONE if trade.trade_status == "TRADE_CLOSED" else _UNPAID
-        except TradeNotFound:
-            return _GONE if now >= order["expires_at"] or order["state"] == "created" else _UNPAID
-
-    async def _close_at_provider(self, order: dict[str, Any]) -> None:
-        try:
-            if order["channel"] == Channel.WECHATPAY:
-                await self.wechatpay.close(order["out_trade_no"])
-            else:
-                await self.alipay.close(order["out_trade_no"])
-        except TradeNotFound:
-            return

@@ -114,6 +114,11 @@ class OrderRepository(Repository):
     async def attempts_of(self, bill_id: str) -> int:
         return await self.collection.count_documents({"bill_id": bill_id})
 
+    async def open_of_payer(self, bill_id: str, person_id: str) -> list[dict[str, Any]]:
+        """The person's orders of the bill still created/paying (a new attempt closes them first)."""
+        cursor = self.collection.find({"bill_id": bill_id, "person_id": person_id, "state": {"$in": list(OPEN)}})
+        return [doc async for doc in cursor]
+
     async def of_bill(self, bill_id: str) -> list[dict[str, Any]]:
         return [doc async for doc in self.collection.find({"bill_id": bill_id}).sort("attempt", ASCENDING)]
 

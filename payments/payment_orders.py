@@ -14,17 +14,20 @@ from typing import TYPE_CHECKING, Any
 
 from pymongo import AsyncMongoClient
 
+from accounts.events import AccountEventRepository
 from accounts.people import PersonRepository
 from affairs.audit import AuditRepository
 from affairs.case_repository import Transactions
 from core.idempotency import IdempotencyRepository
 from core.outbox import OutboxRepository
 from payments.alipay import AlipayClient
+from payments.alipay_login import AlipayAccounts
 from payments.bill_service import Bills
 from payments.bills import BillRepository
 from payments.credit_note_issuing import CreditNoteIssuer, CreditNoteQueueRepository
 from payments.credit_notes import CreditNoteBook, CreditNoteRepository
 from payments.late_refunds import LateRefunds
+from payments.order_closing import ProviderOrders
 from payments.order_refunds import LateRefundNotice, RefundDesk, Refunder
 from payments.order_service import PaymentOrders
 from payments.order_settlement import Settlement, settlement_transactions
@@ -54,6 +57,7 @@ class Payments:
     receipts: ReceiptIssuer
     credit_notes: CreditNoteIssuer  # the 红字票据 of every refund that settles (payments/credit_note_issuing.py)
     late_refunds: LateRefunds  # school finance's view of the automatic refunds, and of all refunds by state
+    alipay_accounts: AlipayAccounts  # the payer's Alipay identity, linked by mini-program login
 
     @classmethod
     def build(cls, client: AsyncMongoClient[dict[str, Any]], settings: Settings, *, wechatpay: WeChatPayClient,
@@ -72,15 +76,17 @@ class Payments:
                                         CreditNoteQueueRepository(db), RefundRepository(db), receipts)
         refunds = build_refunds(client, settings.mongodb_db, desk, query_after=refund_query_after,
                                 on_settled=credit_notes)
+        provider = ProviderOrders(settlement, wechatpay, alipay)
         orders = PaymentOrders(repo, bills, PersonRepository(db), IdempotencyRepository(db), settlement, wechatpay,
-                               alipay, oa_appid=settings.wechat_oa_appid,
+                               alipay, provider, oa_appid=settings.wechat_oa_appid,
                                ttl=timedelta(minutes=settings.payment_order_ttl_min))
         return cls(orders=orders, callbacks=PaymentCallbacks(wechatpay, alipay, settlement, refunder,
                                                              refund_settlement=refunds.settlement),
                    settlement=settlement, refunder=refunder, refunds=refunds,
-                   sweep=OrderSweep(repo, settlement, refunder, wechatpay, alipay,
+                   sweep=OrderSweep(repo, settlement, refunder, provider,
                                     query_after=timedelta(minutes=settings.payment_query_after_min),
                                     refund_settlement=refunds.settlement),
                    receipts=receipts, credit_notes=credit_notes,
                    late_refunds=LateRefunds(repo, RefundRepository(db), SchoolRepository(db), refunder,
-                                            AuditRepository(db), Transactions(client)))
+                                            AuditRepository(db), Transactions(client)),
+                   alipay_accounts=AlipayAccounts(PersonRepository(db), AccountEventRepository(db), alipay))

@@ -5,7 +5,8 @@ query, `biz_content` in the body, as the official SDK sends them) checked like A
 sign type, timestamp format and the RSA2 signature with the app's public key. Answers are HTTP 200 JSON signed
 with Alipay's private key, errors included. `alipay.trade.wap.pay` is a page: the phone's browser opens the
 signed URL and gets the (simulated) cashier. The control API under `/_sim/alipay/` pays, fails, abandons or
-finishes trades (paying sends the signed async notify), injects faults and lists notifies.
+finishes trades (paying sends the signed async notify), mints the auth codes of `my.getAuthCode` for
+`alipay.system.oauth.token` (simulators/alipay_oauth.py), injects faults and lists notifies.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from tornado.web import RequestHandler
 
 from config.settings import Settings
 from payments.keys import load_private_key
-from simulators import alipay_sign
-from simulators.alipay_state import AlipayError, AlipaySimState, Fault, business, invalid
+from simulators import alipay_oauth, alipay_sign
+from simulators.alipay_errors import AlipayError, business, invalid
+from simulators.alipay_state import AlipaySimState, Fault
 from simulators.control import ControlErrors, ResetHandler, StatsHandler
 
 if TYPE_CHECKING:
@@ -31,7 +33,9 @@ if TYPE_CHECKING:
 
 PREFIX = "/alipay"
 METHODS = ("alipay.trade.create", "alipay.trade.wap.pay", "alipay.trade.query", "alipay.trade.close",
-           "alipay.trade.refund", "alipay.trade.fastpay.refund.query", "alipay.data.dataservice.bill.downloadurl.query")
+           "alipay.trade.refund", "alipay.trade.fastpay.refund.query", "alipay.data.dataservice.bill.downloadurl.query",
+           alipay_oauth.METHOD)
+ERROR_RESPONSE = frozenset({alipay_oauth.METHOD})  # Alipay answers these methods' errors as `error_response`
 _HTML = "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{title}</title></head><body>{body}</body></html>"
 
 
@@ -95,13 +99,15 @@ class GatewayHandler(_Handler):
                 self.send_html("支付宝 - 错误", f"<h1>系统有点忙</h1><p>错误代码：{html.escape(exc.sub_code)}</p>"
                                f"<p>{html.escape(exc.sub_msg)}</p>")
                 return
-            known = method if method in METHODS else None
+            known = method if method in METHODS and method not in ERROR_RESPONSE else None
             self.send_signed(known, exc.body())
             return
         if answer is not None:
             self.send_signed(method, answer)
 
     def dispatch_method(self, method: str | None, params: dict[str, str]) -> dict[str, Any] | None:
+        if method == alipay_oauth.METHOD:  # top-level grant_type / code, no biz_content
+            return self.sim.oauth.token(params)
         try:
             biz = json.loads(params.get("biz_content") or "{}")
         except ValueError:
@@ -215,12 +221,24 @@ class FaultsHandler(_ControlHandler):
         self.send_json({"faults_pending": [f.describe() for f in self.sim.faults]})
 
 
+class AuthCodesHandler(_ControlHandler):
+    """The person taps "allow" for `my.getAuthCode`: a code for a new Alipay user, or for `user_id` (2088…)."""
+
+    def post(self) -> None:
+        body = self.json_body()
+        code, user = self.sim.oauth.mint(body.get("user_id"), app_id=body.get("app_id"))
+        self.send_json({"auth_code": code, **user.view(), "expires_in_s": self.sim.oauth.code_ttl_s})
+
+
 class ConfigHandler(_ControlHandler):
     def post(self) -> None:
         body = self.json_body()
         if "time_scale" in body:
             self.sim.notifier.time_scale = max(0.0, float(body["time_scale"]))
-        self.send_json({"time_scale": self.sim.notifier.time_scale})
+        ttl = body.get("auth_code_ttl_s")
+        oauth = self.sim.oauth.configure(code_ttl_s=None if ttl is None else float(ttl),
+                                         id_type=body.get("oauth_id_type"))
+        self.send_json({"time_scale": self.sim.notifier.time_scale, **oauth})
 
 
 def alipay_provider(settings: Settings) -> Provider:
@@ -240,6 +258,7 @@ def alipay_provider(settings: Settings) -> Provider:
         (control + "trades", TradesHandler, kwargs),
         (control + r"trades/([^/]+)", TradesHandler, kwargs),
         (control + r"trades/([^/]+)/(pay|finish|fail|abandon)", TradeActionHandler, kwargs),
+        (control + "auth_codes", AuthCodesHandler, kwargs),
         (control + "notifications", NotificationsHandler, kwargs),
         (control + r"notifications/([^/]+)/resend", ResendHandler, kwargs),
         (control + "faults", FaultsHandler, kwargs),
@@ -248,4 +267,4 @@ def alipay_provider(settings: Settings) -> Provider:
         (control + "reset", ResetHandler, kwargs),
     ]
     return Provider(name="alipay", description="Alipay open-platform gateway (RSA2): mini-program and WAP trades, "
-                    "query, close, refunds, trade bills, async notifies (under /alipay)", routes=routes)
+                    "query, close, refunds, trade bills, async notifies, mini-program auth codes (oauth.token) (under /alipay)", routes=routes)

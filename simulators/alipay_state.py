@@ -24,30 +24,13 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from simulators import alipay_sign
 from simulators.alipay_bill import BillEntry, render_zip
+from simulators.alipay_errors import AlipayError, business, invalid
+from simulators.alipay_oauth import AlipayOAuth
 from simulators.notify_delivery import ALIPAY_SCHEDULE_S, Notifier
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 BILL_URL_TTL_S = 30  # Alipay: a bill_download_url works for 30 seconds
 STAMP = "%Y-%m-%d %H:%M:%S"
-
-
-class AlipayError(Exception):
-    """A gateway answer with code != 10000 (rendered inside `<method>_response`, signed, HTTP 200)."""
-
-    def __init__(self, code: str, msg: str, sub_code: str, sub_msg: str) -> None:
-        super().__init__(f"{code} {sub_code}: {sub_msg}")
-        self.code, self.msg, self.sub_code, self.sub_msg = code, msg, sub_code, sub_msg
-
-    def body(self) -> dict[str, str]:
-        return {"code": self.code, "msg": self.msg, "sub_code": self.sub_code, "sub_msg": self.sub_msg}
-
-
-def invalid(sub_code: str, sub_msg: str) -> AlipayError:
-    return AlipayError("40002", "Invalid Arguments", sub_code, sub_msg)
-
-
-def business(sub_code: str, sub_msg: str) -> AlipayError:
-    return AlipayError("40004", "Business Failed", sub_code, sub_msg)
 
 
 def yuan(fen: int) -> str:
@@ -108,12 +91,14 @@ class AlipaySimState:
     def __init__(self, *, app_id: str, app_key: rsa.RSAPublicKey, alipay_key: rsa.RSAPrivateKey, seller_id: str,
                  time_scale: float) -> None:
         self.app_id, self.app_key, self.alipay_key, self.seller_id = app_id, app_key, alipay_key, seller_id
+        self.oauth = AlipayOAuth(app_id)  # alipay.system.oauth.token and the auth codes of my.getAuthCode
         self.notifier = Notifier(schedule_s=ALIPAY_SCHEDULE_S, time_scale=time_scale,
                                  accepts=lambda status, body: status == 200 and body == b"success")
         self.reset()
 
     def reset(self) -> None:
         self.notifier.reset()
+        self.oauth.reset()
         self.trades: dict[str, Trade] = {}
         self.bill_files: dict[str, tuple[float, str, bytes]] = {}  # token -> (expires, file name, zip)
         self.faults: list[Fault] = []
@@ -349,4 +334,4 @@ class AlipaySimState:
     def stats(self) -> dict[str, Any]:
         return {"calls": dict(self.calls), "rejected": dict(self.rejected), "trades": len(self.trades),
                 "trades_by_status": dict(Counter(t.status for t in self.trades.values())),
-                "faults_pending": [f.describe() for f in self.faults], **self.notifier.stats()}
+                "faults_pending": [f.describe() for f in self.faults], **self.oauth.stats(), **self.notifier.stats()}

@@ -62,6 +62,7 @@ class PersonOut(BaseModel):
     roles: list[str]
     wechat_miniprogram: bool
     wechat_official_account: bool
+    alipay: bool = Field(False, description="已通过支付宝授权关联支付宝账号（支付宝小程序支付用它付款）")
 
     @classmethod
     def of(cls, person: Person) -> PersonOut:
@@ -72,6 +73,7 @@ class PersonOut(BaseModel):
             if cid else None,
             roles=list(person.roles), wechat_miniprogram=bool(person.mp_openid),
             wechat_official_account=bool(person.oa_openid),
+            alipay=bool(person.alipay_open_id or person.alipay_user_id),
         )
 
 

@@ -34,12 +34,14 @@ class BillOrdersHandler(BaseHandler):
         summary="发起支付（创建订单）", tags=TAGS, request=OrderIn, response=OrderOut, status=201, auth=True,
         headers=(IDEMPOTENCY_HEADER,),
         errors=(AE.RESIDENT_ONLY, AE.RESOURCE_NOT_FOUND, FE.BILL_STATE_CONFLICT, OE.ORDER_PAYER_UNKNOWN,
+                OE.ALIPAY_BUYER_REQUIRED, OE.ALIPAY_BUYER_MISMATCH, OE.ORDER_SUPERSEDED,
                 OE.PAYMENT_PROVIDER_UNAVAILABLE, OE.PAYMENT_PROVIDER_REJECTED, E.IDEMPOTENCY_KEY_REUSED,
                 E.IDEMPOTENCY_IN_PROGRESS),
         description="只有该学生已关联的家长可以为账单付款（其他账单返回 404）。微信支付返回 `wx.requestPayment` 的参数"
-        "（已用商户私钥签名）；支付宝小程序返回 trade_no（`my.tradePay`），支付宝网页支付返回 pay_url。订单 30 分钟内"
-        "未支付即关闭。带同一个 Idempotency-Key 重试返回同一订单（参数重新签名）；同一账单只会被缴费一次，"
-        "重复到账的款项自动原路退回。",
+        "（已用商户私钥签名）；支付宝小程序（alipay_mode 为 mini，付款人为 POST /api/v1/me/alipay 关联的支付宝账号）返回 "
+        "trade_no（`my.tradePay`），支付宝网页支付返回 pay_url。订单 30 分钟内未支付即关闭。带同一个 Idempotency-Key "
+        "重试返回同一订单（参数重新签名）；换一个键即新的一次支付，本人此前未完成的该账单订单先在支付渠道关闭"
+        "（若其实已付款，则账单记为已缴清并返回 409）。同一账单只会被缴费一次，重复到账的款项自动原路退回。",
     )
     async def post(self, bill_id: str) -> None:
         principal = await self.resident()

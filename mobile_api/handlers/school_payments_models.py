@@ -43,7 +43,8 @@ class OrderOut(BaseModel):
     created_at: datetime
     expires_at: datetime = Field(description="过期时间：之后订单关闭，不能再支付")
     paid_at: datetime | None
-    closed_reason: str | None = Field(description="expired 超时未支付，bill_paid_by_another_order 账单已由其他订单缴清，…")
+    closed_reason: str | None = Field(description="expired 超时未支付，superseded 已发起新的支付，"
+                                      "bill_paid_by_another_order 账单已由其他订单缴清，…")
     refund: RefundOut | None = Field(description="款项到账但订单不能生效时的自动退款")
     refunded_fen: int = Field(0, description="学校财务办理的退费中已退回的金额（分）；全额退回后账单为 refunded")
     request_payment: RequestPaymentOut | None = Field(

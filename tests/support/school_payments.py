@@ -1,6 +1,6 @@
-"""Helpers of the payment tests over HTTP (fixtures: tests/e2e/payments/conftest.py): creating orders, waiting
-for their state, and making WeChat Pay callbacks exactly as the provider does (its key, its encryption) to
-attack our endpoint with."""
+"""Helpers of the payment tests over HTTP (fixtures: tests/e2e/payments/conftest.py): linking a parent's Alipay
+(the simulator mints the `my.getAuthCode` code), creating orders, waiting for their state, and making WeChat Pay
+callbacks exactly as the provider does (its key, its encryption) to attack our endpoint with."""
 
 from __future__ import annotations
 
@@ -16,9 +16,21 @@ from payments.keys import load_private_key
 from simulators import wechatpay_crypto
 from tests.support.identity import LoggedIn
 from tests.support.notify import eventually
+from tests.support.payments import PaySim
 
 NOTIFY = "/api/v1/payments/wechatpay/notify"
-ALIPAY_OPEN_ID = "074a1CcTG1LelxKe4xQC0zgNdId0nxi95b5lsNpazWYoCo5"
+ALIPAY_MINI = {"channel": "alipay", "alipay_mode": "mini"}  # an order from the Alipay mini-program
+
+
+async def link_alipay(api: httpx.AsyncClient, parent: LoggedIn, alipay: PaySim,
+                      user_id: str | None = None) -> dict[str, Any]:
+    """`my.getAuthCode` on the parent's phone (the simulator mints the code), then our link endpoint; the
+    simulator's user (`user_id`, `open_id`)."""
+    minted = await alipay.post("auth_codes", {"user_id": user_id} if user_id else {})
+    linked = await api.post("/api/v1/me/alipay", json={"auth_code": minted["auth_code"]}, headers=parent.headers)
+    assert linked.status_code == 200, linked.text
+    assert linked.json()["alipay"] is True
+    return minted
 
 
 async def order_for(api: httpx.AsyncClient, parent: LoggedIn, bill_id: str, key: str | None = None,

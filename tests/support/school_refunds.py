@@ -23,7 +23,7 @@ from tests.support.identity import LoggedIn
 from tests.support.notify import eventually
 from tests.support.payments import PaySim
 from tests.support.school_fees import REGION, FeeSchool
-from tests.support.school_payments import ALIPAY_OPEN_ID, order_for, order_state
+from tests.support.school_payments import ALIPAY_MINI, link_alipay, order_for, order_state
 from tests.support.staff import StaffSession, make_staff
 
 
@@ -40,7 +40,9 @@ async def finance_staff(deps: Dependencies, school_id: str, *, region_code: str 
 async def paid_order(api: httpx.AsyncClient, parent: LoggedIn, bill_id: str, sim: PaySim,
                      channel: str = "wechatpay") -> dict[str, Any]:
     """The parent pays the bill through the provider's simulator; the order once paid."""
-    body = {"channel": "alipay", "alipay_open_id": ALIPAY_OPEN_ID} if channel == "alipay" else {}
+    if channel == "alipay":
+        await link_alipay(api, parent, sim)
+    body = ALIPAY_MINI if channel == "alipay" else {}
     created = await order_for(api, parent, bill_id, **body)
     assert created.status_code == 201, created.text
     order = created.json()

@@ -18,9 +18,10 @@ from tests.support.notify import eventually
 from tests.support.payments import PaySim
 from tests.support.school_fees import FeeSchool, linked_parent
 from tests.support.school_payments import (
-    ALIPAY_OPEN_ID,
+    ALIPAY_MINI,
     NOTIFY,
     bill_paid_events,
+    link_alipay,
     order_for,
     order_state,
     signed_callback,
@@ -67,12 +68,16 @@ async def test_parent_pays_by_alipay(api: httpx.AsyncClient, pdeps: Dependencies
     child = school.children[1]
     parent = await linked_parent(api, wechat, pdeps, school, child)
     bill_id = school.bills[child.id]
-    created = await order_for(api, parent, bill_id, key="k-ali-1", channel="alipay", alipay_open_id=ALIPAY_OPEN_ID)
+    wap = await order_for(api, parent, bill_id, channel="alipay")  # first in the browser (H5): the WAP URL
+    assert wap.status_code == 201 and wap.json()["alipay_pay_url"].startswith("http")
+    buyer = await link_alipay(api, parent, alipay)  # then the Alipay mini-program: login, the payer's open id
+    created = await order_for(api, parent, bill_id, key="k-ali-1", **ALIPAY_MINI)
     assert created.status_code == 201, created.text
     order = created.json()
     assert order["mode"] == "mini" and len(order["alipay_trade_no"]) == 28
-    wap = await order_for(api, parent, bill_id, channel="alipay")
-    assert wap.status_code == 201 and wap.json()["alipay_pay_url"].startswith("http")
+    assert (await alipay.get(f"trades/{order['id']}"))["buyer_open_id"] == buyer["open_id"]
+    replaced = (await api.get(f"/api/v1/me/orders/{wap.json()['id']}", headers=parent.headers)).json()
+    assert (replaced["state"], replaced["closed_reason"]) == ("closed", "superseded")  # never opened at Alipay
     assert (await alipay.action("trades", order["id"], "pay")).status_code == 200
     await order_state(api, parent, order["id"], "paid")
     bill = (await api.get(f"/api/v1/me/bills/{bill_id}", headers=parent.headers)).json()
