@@ -9,8 +9,9 @@ the same factor (its `time_scale`). Every parent creates an order over HTTP with
 5xx/409 are retried with the same key, as a phone would), then after 10–60 simulated seconds acts at the
 simulator's cashier (control API). Kinds of parent:
 - `pay` (most): pays once; `retry` (10 %): the POST is sent again with the same key (a lost answer), must name
-  the same order, then pays; `twice` (3 %): opens a second order with a new key (the app was restarted) and
-  pays both at the provider — one must be paid, the other's money refunded automatically; `abandon` (5 %):
+  the same order, then pays; `twice` (3 %): opens a second order with a new key (the app was restarted), which
+  closes the first at the provider, then tries to pay both — the first must be refused by the provider (closed,
+  `superseded` here) and the second paid; `abandon` (5 %):
   closes the cashier (the order stays NOTPAY at the provider); `fail` (1 %): the bank refuses (PAYERROR).
 After the last parent: the callbacks drain (the simulator retries until 2xx), then the real beat sweep
 (`payments.order_tasks.run_sweep`) runs as the clock says 35 minutes later (expired orders closed at the
@@ -115,10 +116,11 @@ async def one_parent(api: httpx.AsyncClient, sim: httpx.AsyncClient, parent: Par
             parent.orders.append(second)
     await asyncio.sleep(parent.think_s * scale)
     action = {"abandon": "abandon", "fail": "fail"}.get(parent.kind, "pay")
-    for order in parent.orders:
+    for position, order in enumerate(parent.orders):
         answer = await sim.post(f"/_sim/wechatpay/orders/{order}/{action}", json={})
-        if answer.status_code != 200:
-            parent.errors.append(f"sim {action} {answer.status_code}")
+        superseded = parent.kind == "twice" and position == 0 and len(parent.orders) == 2
+        if superseded != (answer.status_code != 200):
+            parent.errors.append(f"sim {action} {answer.status_code}" + (" (superseded order paid)" * superseded))
 
 
 async def drain_callbacks(sim: httpx.AsyncClient, within_s: float) -> dict[str, Any]:
@@ -194,6 +196,10 @@ async def check(settings: Settings, sim: httpx.AsyncClient, parents: list[Parent
             result["payers"] += 1
             if bill["state"] != "paid":
                 result["payers_bill_not_paid"] += 1
+            if parent.kind == "twice" and len(parent.orders) == 2:
+                first = orders[parent.orders[0]]
+                ok = first["state"] == "closed" and first.get("closed_reason") == "superseded"
+                result["superseded_orders_closed" if ok else "superseded_orders_not_closed"] += 1
         else:
             states = {orders[o]["state"] for o in parent.orders}
             expected = "closed" if parent.kind == "abandon" else "failed"
