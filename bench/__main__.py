@@ -117,6 +117,12 @@ def run_scenario(scenario: Scenario, bare_url: str, app_url: str, *, rounds: int
     return ok
 
 
+def _interrupt_once(signum: int, frame: object) -> None:
+    """SIGTERM → KeyboardInterrupt, once: a second signal must not cut the clean-up short."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     every = [*SCENARIOS, *CASE_SCENARIOS, "notifications", "callbacks", "opening-day"]
@@ -134,7 +140,7 @@ def main() -> None:
         sys.exit("wrk is not installed (./dev bench installs it through devstack/bootstrap.sh)")
     # A benchmark stopped with SIGTERM (kill, timeout) unwinds like Ctrl-C: every `finally` stops the servers it
     # started, rather than leaving a busy database behind to skew the next run.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGTERM, _interrupt_once)
     results = []
     with tempfile.TemporaryDirectory(prefix="zsb-bench-") as tmp:
         workdir = Path(tmp)

@@ -61,6 +61,9 @@ class Delivery:
                 "attempts": [a.view() for a in self.attempts], "next_attempt_in_s": self.next_attempt_in_s}
 
 
+IN_FLIGHT = 32  # callbacks sent at once by one simulator
+
+
 class Notifier:
     """Owns every delivery of one simulator, and the tasks sending them."""
 
@@ -71,6 +74,9 @@ class Notifier:
         self.time_scale = time_scale
         self.timeout_s = timeout_s
         self._client: httpx.AsyncClient | None = None
+        # At most this many callbacks in flight; the rest wait here, not inside httpx's pool (which re-scans
+        # every waiting request on each event: thousands of them took the simulator's whole core).
+        self._in_flight: asyncio.Semaphore | None = None
         self.deliveries: dict[str, Delivery] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -124,8 +130,11 @@ class Notifier:
     async def _attempt(self, delivery: Delivery, *, duplicate: bool = False) -> Attempt:
         body, headers = delivery.build()
         stamp = datetime.now(UTC).isoformat(timespec="milliseconds")
+        if self._in_flight is None:
+            self._in_flight = asyncio.Semaphore(IN_FLIGHT)
         try:
-            response = await self._http().post(delivery.url, content=body, headers=headers)
+            async with self._in_flight:
+                response = await self._http().post(delivery.url, content=body, headers=headers)
         except httpx.HTTPError as exc:
             attempt = Attempt(stamp, None, "", False, type(exc).__name__, duplicate)
         else:
