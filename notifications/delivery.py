@@ -1,6 +1,6 @@
 """Sending messages: claim, send through the channel, record the outcome, retry or fall back.
 
-- Accepted → `sent` (SMS: a report will follow) or `delivered` (WeChat).
+- Accepted → `sent` (SMS: a report will follow) or `delivered` (WeChat), written in bulk (RECORD_EVERY).
 - Transient failure (timeout, 5xx, busy, throttled) → back to `created`, due after the retry policy's backoff,
   and a send task is queued with that countdown; once the tries are used up → `technical-failure`.
 - Permanent failure → `permanent-failure` with the reason; never retried.
@@ -31,6 +31,10 @@ from notifications.states import FALLBACK_REASONS, WECHAT, Channel, Reason, Stat
 
 log = structlog.get_logger(__name__)
 
+# Accepted sends are recorded `sent` in bulk writes of up to this many (and at the end of every batch): one write
+# instead of one per message. The price: a worker killed between a provider's acceptance and that write leaves
+# those messages `sending`, and they are sent again when their lease runs out (see docs/notifications.md).
+RECORD_EVERY = 16
 Publish = Callable[[list[str], str, float | None], Awaitable[None]]  # ids, queue, countdown seconds
 
 
@@ -41,16 +45,25 @@ class Delivery:
         self.messages, self.directory, self.channels, self.policy = messages, directory, dict(channels), policy
         self.lease_s, self.publish, self.clock = lease_s, publish, clock
         self.concurrency = concurrency
+        self._accepted: list[tuple[str, str, str, bool]] = []  # accepted by a provider, `sent` not yet written
 
     async def send_claimed(self, items: list[tuple[dict[str, Any], ContactPoints | None]]) -> None:
-        """Messages this worker already holds (claimed when recorded), with their recipients' contacts."""
+        """Messages this worker already holds (claimed when recorded), with their recipients' contacts. What the
+        providers accept is recorded in bulk, every RECORD_EVERY acceptances and when the batch ends."""
         limit = asyncio.Semaphore(self.concurrency)
 
         async def one(doc: dict[str, Any], contact: ContactPoints | None) -> None:
             async with limit:
                 await self._deliver(doc, contact)
 
-        await asyncio.gather(*(one(doc, contact) for doc, contact in items))
+        try:
+            await asyncio.gather(*(one(doc, contact) for doc, contact in items))
+        finally:
+            await self._record_accepted()
+
+    async def _record_accepted(self) -> None:
+        accepted, self._accepted = self._accepted, []
+        await self.messages.record_sent(accepted, now=self.clock())
 
     async def send_ids(self, message_ids: list[str]) -> int:
         """Claim each message (skipping what another worker holds or has finished) and send what was claimed."""
@@ -90,8 +103,9 @@ class Delivery:
             await self._fail(doc, State.TECHNICAL_FAILURE, DeliveryError(
                 Reason.REJECTED, transient=False, code="INTERNAL", detail=type(exc).__name__))
             return
-        await self.messages.record_sent(doc["_id"], provider=accepted.provider, provider_ref=accepted.ref,
-                                        delivered=accepted.delivered, now=self.clock())
+        self._accepted.append((doc["_id"], accepted.provider, accepted.ref, accepted.delivered))
+        if len(self._accepted) >= RECORD_EVERY:
+            await self._record_accepted()
         log.info("notification_sent", message_id=doc["_id"], topic=doc["topic"], channel=channel.value,
                  provider=accepted.provider, attempt=doc["attempts"], delivered=accepted.delivered)
 

@@ -104,26 +104,34 @@ class MessageRepository(Repository):
         docs = [doc async for doc in self.collection.find({"_id": {"$in": message_ids}, "claim": token})]
         return sorted(docs, key=lambda doc: order[doc["_id"]])
 
-    async def record_sent(self, message_id: str, *, provider: str, provider_ref: str, delivered: bool,
-                          now: datetime) -> bool:
-        """The provider accepted it: `sent` (an SMS awaits its report) or `delivered` (WeChat answers for it)."""
+    async def record_sent(self, accepted: list[tuple[str, str, str, bool]], *, now: datetime) -> None:
+        """The provider accepted these (message id, provider, provider_ref, delivered): `sent` (an SMS awaits its
+        report) or `delivered` (WeChat answers for it), in one bulk write. A message a delivery report reached
+        first keeps the report's verdict and gets what we know added (provider, reference, sent time)."""
+        if not accepted:
+            return
         moment = bson_time(now)
-        state = State.DELIVERED if delivered else State.SENT
-        fields: dict[str, Any] = {"state": state.value, "provider": provider, "provider_ref": provider_ref,
-                                  "sent_at": moment, "updated_at": moment, "lease_until": None,
-                                  "reason": None, "detail": None}
-        if delivered:
-            fields["delivered_at"] = moment
-        result = await self.collection.update_one(
-            {"_id": message_id, "state": State.SENDING.value},
-            {"$set": fields, "$push": {"history": _step(state, moment)}},
-        )
-        if result.modified_count == 0:  # a report got here first: keep its verdict, add what we know
-            await self.collection.update_one(
+        writes = []
+        for message_id, provider, provider_ref, delivered in accepted:
+            state = State.DELIVERED if delivered else State.SENT
+            fields: dict[str, Any] = {"state": state.value, "provider": provider, "provider_ref": provider_ref,
+                                      "sent_at": moment, "updated_at": moment, "lease_until": None,
+                                      "reason": None, "detail": None}
+            if delivered:
+                fields["delivered_at"] = moment
+            writes.append(UpdateOne({"_id": message_id, "state": State.SENDING.value},
+                                    {"$set": fields, "$push": {"history": _step(state, moment)}}))
+        result = await self.collection.bulk_write(writes, ordered=False)
+        if result.modified_count == len(writes):
+            return
+        by_id = {message_id: (provider, ref) for message_id, provider, ref, _ in accepted}
+        overtaken = [doc["_id"] async for doc in self.collection.find(
+            {"_id": {"$in": list(by_id)}, "provider_ref": None}, {"_id": 1})]
+        if overtaken:
+            await self.collection.bulk_write([UpdateOne(
                 {"_id": message_id, "provider_ref": None},
-                {"$set": {"provider": provider, "provider_ref": provider_ref, "sent_at": moment}},
-            )
-        return result.modified_count == 1
+                {"$set": {"provider": by_id[message_id][0], "provider_ref": by_id[message_id][1], "sent_at": moment}})
+                for message_id in overtaken], ordered=False)
 
     async def record_retry(self, message_id: str, *, due_at: datetime, reason: str, code: str, detail: str,
                            now: datetime) -> bool:
