@@ -17,7 +17,6 @@ arrived for an order that could not be paid cancels no receipt, because that pay
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -26,7 +25,7 @@ import structlog
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from payments.credit_notes import CreditNote, CreditNoteBook, Refunded
-from payments.receipt_issuing import GRACE, ReceiptIssuer, ReceiptQueueRepository
+from payments.receipt_issuing import ReceiptIssuer, ReceiptQueueRepository, sweep_owed
 from payments.refunds import RefundRepository, RefundState
 
 log = structlog.get_logger(__name__)
@@ -88,19 +87,4 @@ class CreditNoteIssuer:
 
     async def sweep(self, now: datetime | None = None, *, limit: int = BATCH) -> dict[str, int]:
         """Issue every credit note still owed (older than GRACE); counts by outcome."""
-        at = now or datetime.now(UTC)
-        counts: Counter[str] = Counter()
-        for refund_id in await self.queue.due(at - GRACE, limit):
-            try:
-                counts["credit_note_issued" if await self.issue_for(refund_id) else "credit_note_none"] += 1
-            except ValueError as exc:  # the data cannot make a note: retrying will not help, a person looks
-                log.error("credit_note_not_issuable", refund_id=refund_id, error=str(exc)[:200])
-                await self.queue.failed(refund_id, str(exc), stuck=True)
-                counts["credit_note_stuck"] += 1
-            except Exception as exc:  # noqa: BLE001 - the database or a timeout: next round
-                log.warning("credit_note_deferred", refund_id=refund_id, error=type(exc).__name__)
-                await self.queue.failed(refund_id, type(exc).__name__, stuck=False)
-                counts["credit_note_deferred"] += 1
-        if counts:
-            log.info("credit_note_sweep_done", **dict(counts))
-        return dict(counts)
+        return await sweep_owed(self.queue, self.issue_for, "credit_note", now=now, limit=limit)

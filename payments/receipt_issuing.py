@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -189,19 +190,27 @@ class ReceiptIssuer:
 
     async def sweep(self, now: datetime | None = None, *, limit: int = BATCH) -> dict[str, int]:
         """Issue every receipt still owed (older than GRACE); counts by outcome."""
-        at = now or datetime.now(UTC)
-        counts: Counter[str] = Counter()
-        for order_id in await self.queue.due(at - GRACE, limit):
-            try:
-                counts["issued" if await self.issue_for(order_id) else "not_paid"] += 1
-            except ValueError as exc:  # the data cannot make a receipt: retrying will not help, a person looks
-                log.error("receipt_not_issuable", order_id=order_id, error=str(exc)[:200])
-                await self.queue.failed(order_id, str(exc), stuck=True)
-                counts["stuck"] += 1
-            except Exception as exc:  # noqa: BLE001 - the database or a timeout: next round
-                log.warning("receipt_deferred", order_id=order_id, error=type(exc).__name__)
-                await self.queue.failed(order_id, type(exc).__name__, stuck=False)
-                counts["deferred"] += 1
-        if counts:
-            log.info("receipt_sweep_done", **dict(counts))
-        return dict(counts)
+        return await sweep_owed(self.queue, self.issue_for, "receipt", now=now, limit=limit)
+
+
+async def sweep_owed(queue: ReceiptQueueRepository, issue_for: Callable[[str], Awaitable[object | None]], what: str,
+                     *, now: datetime | None, limit: int) -> dict[str, int]:
+    """The beat sweep of a queue of documents owed (receipts, credit notes): issue each entry older than GRACE.
+    Data that cannot make the document (ValueError) marks the entry stuck for a person to look at; anything else
+    (the database, a timeout) leaves it for the next round. Counts by outcome, e.g. `receipt_issued`."""
+    at = now or datetime.now(UTC)
+    counts: Counter[str] = Counter()
+    for key in await queue.due(at - GRACE, limit):
+        try:
+            counts[f"{what}_issued" if await issue_for(key) else f"{what}_none"] += 1
+        except ValueError as exc:  # retrying will not help: a person looks
+            log.error(f"{what}_not_issuable", key=key, error=str(exc)[:200])
+            await queue.failed(key, str(exc), stuck=True)
+            counts[f"{what}_stuck"] += 1
+        except Exception as exc:  # noqa: BLE001 - the database or a timeout: next round
+            log.warning(f"{what}_deferred", key=key, error=type(exc).__name__)
+            await queue.failed(key, type(exc).__name__, stuck=False)
+            counts[f"{what}_deferred"] += 1
+    if counts:
+        log.info(f"{what}_sweep_done", **dict(counts))
+    return dict(counts)

@@ -91,7 +91,7 @@ async def test_a_payment_never_heard_of_is_found_shown_to_the_school_and_a_rerun
     settled = await pdeps.db["payment_orders"].find_one({"_id": lost["_id"]})
     assert settled["state"] == "paid" and settled["payment"]["paid_at"].astimezone(SHANGHAI).date() == day
     assert await pdeps.db["receipts"].count_documents({"out_trade_no": lost["_id"]}) == 0  # owed, not yet issued
-    assert (await run_receipt_sweep(settings, now=datetime.now(UTC) + timedelta(minutes=1))).get("issued", 0) >= 1
+    assert (await run_receipt_sweep(settings, now=datetime.now(UTC) + timedelta(minutes=1))).get("receipt_issued", 0) >= 1
     assert await pdeps.db["receipts"].count_documents({"out_trade_no": lost["_id"]}) == 1
 
     too_soon = await api.post(f"{reports_url}/runs", headers=finance.headers,
