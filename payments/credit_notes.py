@@ -38,6 +38,7 @@ from payments.receipts import (
     ReceiptCounterRepository,
     ReceiptItem,
     receipt_code,
+    receipt_number,
     verify,
 )
 
@@ -105,9 +106,7 @@ STATUS_LABELS = {"none": "未冲红", "partial": "部分冲红", "full": "全额
 
 
 def credit_note_number(settled_at: datetime, sequence: int) -> str:
-    if not 1 <= sequence <= 999_999:
-        raise ValueError(f"sequence out of range: {sequence}")
-    return f"{PREFIX}{settled_at.astimezone(SHANGHAI):%Y%m%d}{sequence:06d}"
+    return receipt_number(settled_at, sequence, PREFIX)
 
 
 def is_credit_note_number(number: str) -> bool:

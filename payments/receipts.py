@@ -149,11 +149,12 @@ def payer_label(name: str, phone: str) -> str:
     return mask_name(name) or masked_phone or "—"
 
 
-def receipt_number(paid_at: datetime, sequence: int) -> str:
-    """`ZSB` + the Asia/Shanghai day of payment + the day's sequence, 6 digits (up to 999,999 a day)."""
+def receipt_number(paid_at: datetime, sequence: int, prefix: str = "ZSB") -> str:
+    """`ZSB` (or another series' prefix) + the Asia/Shanghai day of payment + the day's sequence, 6 digits (up
+    to 999,999 a day)."""
     if not 1 <= sequence <= 999_999:
         raise ValueError(f"sequence out of range: {sequence}")
-    return f"ZSB{paid_at.astimezone(SHANGHAI):%Y%m%d}{sequence:06d}"
+    return f"{prefix}{paid_at.astimezone(SHANGHAI):%Y%m%d}{sequence:06d}"
 
 
 def _message(number: str, amount_fen: int, paid_at: datetime) -> bytes:

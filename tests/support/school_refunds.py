@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 
@@ -22,9 +22,10 @@ from simulators import wechatpay_crypto
 from tests.support.identity import LoggedIn
 from tests.support.notify import eventually
 from tests.support.payments import PaySim
-from tests.support.school_fees import REGION, FeeSchool
+from tests.support.school_fees import REGION, Child, FeeSchool, linked_parent
 from tests.support.school_payments import ALIPAY_MINI, link_alipay, order_for, order_state
 from tests.support.staff import StaffSession, make_staff
+from tests.support.wechat import SimControl
 
 
 async def finance_staff(deps: Dependencies, school_id: str, *, region_code: str = REGION) -> StaffSession:
@@ -49,6 +50,26 @@ async def paid_order(api: httpx.AsyncClient, parent: LoggedIn, bill_id: str, sim
     paid = await sim.action("trades" if channel == "alipay" else "orders", order["id"], "pay")
     assert paid.status_code == 200, paid.text
     return await order_state(api, parent, order["id"], "paid")
+
+
+class PaidFamily(NamedTuple):
+    child: Child
+    parent: LoggedIn
+    bill_id: str
+    order: dict[str, Any]
+    asker: StaffSession  # school finance: asks for the refund
+    approver: StaffSession  # school finance: a second person, approves it
+
+
+async def paid_family(api: httpx.AsyncClient, deps: Dependencies, wechat: SimControl, school: FeeSchool,
+                      sim: PaySim, *, child: int = 0, channel: str = "wechatpay") -> PaidFamily:
+    """The set-up of every refund test: a parent links a child and pays its bill; two finance staff of the school."""
+    kid = school.children[child]
+    parent = await linked_parent(api, wechat, deps, school, kid)
+    bill_id = school.bills[kid.id]
+    order = await paid_order(api, parent, bill_id, sim, channel)
+    return PaidFamily(kid, parent, bill_id, order, await finance_staff(deps, school.school_id),
+                      await finance_staff(deps, school.school_id))
 
 
 def refunds_url(school: FeeSchool, tail: str = "") -> str:

@@ -16,7 +16,7 @@ from tests.e2e.payments.test_receipts import VERIFY, pdf_text
 from tests.support.notify import eventually
 from tests.support.payments import PaySim
 from tests.support.school_fees import FeeSchool, linked_parent
-from tests.support.school_refunds import finance_staff, paid_order, refunded_in_part
+from tests.support.school_refunds import finance_staff, paid_family, refunded_in_part
 from tests.support.wechat import SimControl
 
 
@@ -26,11 +26,7 @@ async def credit_notes_of(deps: Dependencies, refund_id: str) -> list[dict[str, 
 
 async def test_a_settled_refund_gets_one_credit_note_the_parent_downloads_and_anyone_can_check(
         api: httpx.AsyncClient, pdeps: Dependencies, wechat: SimControl, wxpay: PaySim, school: FeeSchool) -> None:
-    child = school.children[0]
-    parent = await linked_parent(api, wechat, pdeps, school, child)
-    bill_id = school.bills[child.id]
-    order = await paid_order(api, parent, bill_id, wxpay)
-    asker, approver = await finance_staff(pdeps, school.school_id), await finance_staff(pdeps, school.school_id)
+    child, parent, bill_id, order, asker, approver = await paid_family(api, pdeps, wechat, school, wxpay)
     receipt = await eventually(lambda: pdeps.db["receipts"].find_one({"out_trade_no": order["id"]}), within_s=10,
                                what="the receipt")
 

@@ -16,17 +16,13 @@ from tests.support.notify import eventually
 from tests.support.payments import PaySim
 from tests.support.school_fees import FeeSchool, linked_parent
 from tests.support.school_payments import order_for
-from tests.support.school_refunds import ask_refund, finance_staff, paid_order, refund_in_state, refunds_url
+from tests.support.school_refunds import ask_refund, finance_staff, paid_family, refund_in_state, refunds_url
 from tests.support.wechat import SimControl
 
 
 async def test_a_refund_the_provider_refused_is_tried_again_once_and_an_abnormal_one_is_not(
         api: httpx.AsyncClient, pdeps: Dependencies, wechat: SimControl, wxpay: PaySim, school: FeeSchool) -> None:
-    child = school.children[0]
-    parent = await linked_parent(api, wechat, pdeps, school, child)
-    bill_id = school.bills[child.id]
-    order = await paid_order(api, parent, bill_id, wxpay)
-    asker, approver = await finance_staff(pdeps, school.school_id), await finance_staff(pdeps, school.school_id)
+    child, parent, bill_id, order, asker, approver = await paid_family(api, pdeps, wechat, school, wxpay)
     await wxpay.configure(auto_settle_refunds=False)  # refunds stay PROCESSING until settled by hand
     # Someone refunded 1,000 yuan at the merchant platform, outside 掌上办: only 200 yuan are left there.
     outside = await pdeps.wechatpay.refund(out_trade_no=order["id"], out_refund_no=f"OOB{order['id']}",

@@ -22,6 +22,7 @@ from tests.support.school_payments import NOTIFY
 from tests.support.school_refunds import (
     ask_refund,
     finance_staff,
+    paid_family,
     paid_order,
     refund_resource,
     refunds_url,
@@ -46,11 +47,7 @@ async def settled_events(deps: Dependencies, refund_id: str) -> list[dict[str, A
 
 async def test_partial_wechatpay_refund_needs_a_second_person_and_is_settled_by_the_refund_callback(
         api: httpx.AsyncClient, pdeps: Dependencies, wechat: SimControl, wxpay: PaySim, school: FeeSchool) -> None:
-    child = school.children[0]
-    parent = await linked_parent(api, wechat, pdeps, school, child)
-    bill_id = school.bills[child.id]
-    order = await paid_order(api, parent, bill_id, wxpay)
-    asker, approver = await finance_staff(pdeps, school.school_id), await finance_staff(pdeps, school.school_id)
+    child, parent, bill_id, order, asker, approver = await paid_family(api, pdeps, wechat, school, wxpay)
 
     asked = await ask_refund(api, asker, school, bill_id, 30_000, key="rf-1")
     assert asked.status_code == 201, asked.text
@@ -110,11 +107,8 @@ async def test_partial_wechatpay_refund_needs_a_second_person_and_is_settled_by_
 async def test_full_alipay_refund_is_settled_by_query_from_the_sweep_and_the_bill_becomes_refunded(
         api: httpx.AsyncClient, pdeps: Dependencies, wechat: SimControl, alipay: PaySim, school: FeeSchool,
         settings: Settings) -> None:
-    child = school.children[1]
-    parent = await linked_parent(api, wechat, pdeps, school, child)
-    bill_id = school.bills[child.id]
-    order = await paid_order(api, parent, bill_id, alipay, channel="alipay")
-    asker, approver = await finance_staff(pdeps, school.school_id), await finance_staff(pdeps, school.school_id)
+    child, parent, bill_id, order, asker, approver = await paid_family(api, pdeps, wechat, school, alipay, child=1,
+                                                                       channel="alipay")
     refund = (await ask_refund(api, asker, school, bill_id, 120_000, reason="学生退学，全额退费")).json()
     assert refund["full"] is True
 
@@ -216,11 +210,7 @@ async def test_another_schools_staff_and_residents_are_refused(
 async def test_refund_callbacks_out_of_order_mismatched_or_premature_change_nothing_wrong(
         api: httpx.AsyncClient, pdeps: Dependencies, wechat: SimControl, wxpay: PaySim, school: FeeSchool,
         settings: Settings) -> None:
-    child = school.children[0]
-    parent = await linked_parent(api, wechat, pdeps, school, child)
-    bill_id = school.bills[child.id]
-    await paid_order(api, parent, bill_id, wxpay)
-    asker, approver = await finance_staff(pdeps, school.school_id), await finance_staff(pdeps, school.school_id)
+    child, parent, bill_id, _, asker, approver = await paid_family(api, pdeps, wechat, school, wxpay)
     refund = (await ask_refund(api, asker, school, bill_id, 20_000)).json()
 
     headers, body = signed_refund_callback(settings, refund_resource(settings, refund))
