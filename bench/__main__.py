@@ -78,10 +78,27 @@ def start_servers(workdir: Path, stack: LocalStack) -> tuple[list[subprocess.Pop
                          stdout=logs, stderr=subprocess.STDOUT),
         subprocess.Popen([sys.executable, "-m", "simulators"], env=env, stdout=logs, stderr=subprocess.STDOUT),
     ]
-    wait_for_port(bare_port, 30, procs[0])
-    wait_for_port(app_port, 90, procs[1])
-    wait_for_port(sim_port, 30, procs[2])
+    try:
+        wait_for_port(bare_port, 30, procs[0])
+        wait_for_port(app_port, 90, procs[1])
+        wait_for_port(sim_port, 30, procs[2])
+    except BaseException:  # a server that did not come up: stop the others, show why it ended
+        stop_all(procs)
+        logs.close()
+        print((workdir / "servers.log").read_text(encoding="utf-8", errors="replace")[-4000:], file=sys.stderr)
+        raise
     return procs, f"http://127.0.0.1:{bare_port}", f"http://127.0.0.1:{app_port}", f"http://127.0.0.1:{sim_port}"
+
+
+def stop_all(procs: list[subprocess.Popen[bytes]]) -> None:
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
 
 
 def urls_for(scenario: Scenario, bare: str, app: str) -> tuple[str, str]:
@@ -173,9 +190,7 @@ def main() -> None:
                 bare_url, app_url = urls_for(scenario, bare, app)
                 results.append(run_scenario(scenario, bare_url, app_url, rounds=args.rounds, seconds=args.seconds))
         finally:
-            for proc in procs:
-                proc.terminate()
-                proc.wait(10)
+            stop_all(procs)
             stack.stop()
     sys.exit(0 if all(results) else 1)
 

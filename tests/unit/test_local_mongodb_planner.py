@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import inspect
 
+import secantus.commands
 from secantus.storage import Storage
 
-from devstack.secantusd import plain_fields
+from devstack.secantusd import DATA_COMMANDS, _dispatch, _mark_multikey, _read_catalogue, plain_fields
 from devstack.servers import mongodb_command
 
 
@@ -31,3 +32,14 @@ def test_the_replaced_planner_still_has_the_shape_the_fix_wraps() -> None:
 
 def test_the_local_stack_starts_the_server_with_the_fix() -> None:
     assert mongodb_command(27017, ":memory:")[1:3] == ["-m", "devstack.secantusd"]
+
+
+
+def test_the_catalogue_functions_the_fix_wraps_still_have_their_shape() -> None:
+    # the originals, as the module kept them before `install()` replaces them
+    assert list(inspect.signature(_read_catalogue).parameters) == ["self", "db", "coll"]
+    assert list(inspect.signature(_mark_multikey).parameters) == [
+        "self", "db", "coll", "doc", "indexes", "already_multikey"]
+    assert list(inspect.signature(_dispatch).parameters) == ["doc", "ctx"]
+    handlers = inspect.getsource(secantus.commands)
+    assert all(f'"{name}"' in handlers for name in DATA_COMMANDS)  # command names as the server spells them
