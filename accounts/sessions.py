@@ -32,12 +32,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+import redis.asyncio as aioredis
 import structlog
 from pymongo import IndexModel, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
 from accounts.errors import REFRESH_TOKEN_REUSED, SESSION_REVOKED, TOKEN_EXPIRED, TOKEN_INVALID
 from accounts.events import AccountEventRepository
+from accounts.session_cache import ActiveSessionCache
 from config.settings import Settings
 from core.clock import bson_time
 from core.errors import AppError
@@ -141,14 +143,20 @@ class LoginSessionRepository(Repository):
         return result.modified_count == 1
 
     async def revoke_person(self, person_id: str, *, reason: str, now: datetime, keep: str | None = None,
-                            auth_method: str | None = None) -> int:
+                            auth_method: str | None = None) -> list[str]:
+        """End the person's active sessions (all but `keep`; only those begun by `auth_method`); their ids.
+        Those found first are the ones ended: a session begun meanwhile is not, as if it began just after."""
         query: dict[str, Any] = {"person_id": person_id, "revoked_at": None}
         if keep is not None:
             query["_id"] = {"$ne": keep}
         if auth_method is not None:
             query["auth_method"] = auth_method
-        result = await self.collection.update_many(query, {"$set": {"revoked_at": now, "revoked_reason": reason}})
-        return result.modified_count
+        found = [doc["_id"] async for doc in self.collection.find(query, {"_id": 1})]
+        if not found:
+            return []
+        await self.collection.update_many({"_id": {"$in": found}, "revoked_at": None},
+                                          {"$set": {"revoked_at": now, "revoked_reason": reason}})
+        return found
 
     async def active_for_person(
         self, person_id: str, *, now: datetime, limit: int = 100
@@ -169,7 +177,7 @@ class LoginSessionRepository(Repository):
     async def find_active(self, session_id: str, *, now: datetime) -> dict[str, Any] | None:
         return await self.collection.find_one(
             {"_id": session_id, "revoked_at": None, "refresh_expires_at": {"$gt": now}},
-            {"auth_method": 1, "last_seen_at": 1},
+            {"auth_method": 1, "last_seen_at": 1, "refresh_expires_at": 1},
         )
 
 
@@ -177,17 +185,23 @@ class LoginSessions:
     """The session service: login, refresh with rotation and reuse detection, logout, device list."""
 
     def __init__(self, repo: LoginSessionRepository, *, refresh_ttl: timedelta,
-                 events: AccountEventRepository | None = None) -> None:
+                 events: AccountEventRepository | None = None, active: ActiveSessionCache | None = None) -> None:
         if refresh_ttl <= timedelta(0):
             raise ValueError("refresh token TTL must be positive")
         self.repo = repo
         self.refresh_ttl = refresh_ttl
         self.events = events  # a resident is told when their token was reused (accounts/events.py NOTIFY)
+        self.active = active  # sessions found active lately (accounts/session_cache.py); None: always ask the db
 
     @classmethod
-    def from_settings(cls, db: AsyncDatabase[dict[str, Any]], settings: Settings) -> LoginSessions:
+    def from_settings(cls, db: AsyncDatabase[dict[str, Any]], settings: Settings,
+                      redis: aioredis.Redis | None = None) -> LoginSessions:
         return cls(LoginSessionRepository(db), refresh_ttl=timedelta(seconds=settings.refresh_token_ttl_s),
-                   events=AccountEventRepository(db))
+                   events=AccountEventRepository(db), active=ActiveSessionCache(redis) if redis is not None else None)
+
+    async def _forget(self, session_ids: list[str]) -> None:
+        if self.active is not None:
+            await self.active.forget(session_ids)
 
     async def start(
         self, person_id: str, *, device: str, ip: str | None, kind: SessionKind = "person",
@@ -248,6 +262,7 @@ class LoginSessions:
         if doc["refresh_hash"] == presented:
             return AppError(TOKEN_EXPIRED)
         first = await self.repo.revoke(doc["_id"], reason="refresh_token_reused", now=moment)
+        await self._forget([doc["_id"]])
         log.warning(
             "refresh_token_reused",
             session_id=doc["_id"],
@@ -264,7 +279,10 @@ class LoginSessions:
     ) -> bool:
         """End one session; with `person_id`, only if it is that person's (removing a device from the list).
         False when there was nothing active to end (idempotent)."""
-        return await self.repo.revoke(session_id, reason="logout", now=bson_time(now), person_id=person_id)
+        ended = await self.repo.revoke(session_id, reason="logout", now=bson_time(now), person_id=person_id)
+        if ended:
+            await self._forget([session_id])
+        return ended
 
     async def logout_everywhere(
         self, person_id: str, *, now: datetime | None = None, except_session: str | None = None,
@@ -272,8 +290,10 @@ class LoginSessions:
     ) -> int:
         """End every session of the person (all but `except_session`; only those begun by `auth_method`);
         returns how many were active."""
-        return await self.repo.revoke_person(person_id, reason=reason, now=bson_time(now), keep=except_session,
-                                             auth_method=auth_method)
+        ended = await self.repo.revoke_person(person_id, reason=reason, now=bson_time(now), keep=except_session,
+                                              auth_method=auth_method)
+        await self._forget(ended)
+        return len(ended)
 
     async def list_sessions(
         self, person_id: str, *, current_session_id: str | None = None, now: datetime | None = None
@@ -294,12 +314,17 @@ class LoginSessions:
         """For the auth check after `verify_access_token`: AppError(SESSION_REVOKED) if the session ended;
         otherwise how the session began (its `auth_method`, None for sessions that do not record one). Records
         the activity too, with a write only when the last one is older than TOUCH_INTERVAL: the read it needs
-        anyway tells, so most authenticated requests make one round trip here, not two."""
+        anyway tells. With the active-session cache most requests ask Redis only; `last_seen_at` is then
+        at most TOUCH_INTERVAL + ACTIVE_FOR_S old (what "my devices" shows)."""
         moment = bson_time(now)
+        if self.active is not None and (recalled := await self.active.recall(session_id, moment)) is not None:
+            return recalled["auth_method"]  # active a moment ago; its activity stamp was fresh then
         doc = await self.repo.find_active(session_id, now=moment)
         if doc is None:
             raise AppError(SESSION_REVOKED)
         seen = doc.get("last_seen_at")
         if seen is None or seen <= moment - TOUCH_INTERVAL:
             await self.repo.touch(session_id, now=moment, min_interval=TOUCH_INTERVAL)
+        if self.active is not None:
+            await self.active.remember(session_id, auth_method=doc.get("auth_method"), until=doc["refresh_expires_at"])
         return doc.get("auth_method")

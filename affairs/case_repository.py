@@ -4,6 +4,10 @@ Every write of the workflow runs inside one MongoDB transaction (`Transactions.r
 history event, its task changes and its outbox events are stored together or not at all. A case carries a
 `version`; every update is conditional on the version read, so a concurrent writer loses with 409, never silently.
 Region scoping uses `region_prefix` (accounts.regions): a staff member's subtree is a prefix query on an index.
+
+The first pages of the two hottest lists — an applicant's cases, a department's open tasks — are kept in Redis
+(core/list_cache.py) when a ListCache is given: every write here names the scope it changed (the applicant,
+the department), and `Transactions.run` applies those touches after its commit.
 """
 
 from __future__ import annotations
@@ -11,7 +15,8 @@ from __future__ import annotations
 import asyncio
 import random
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
+from contextlib import AbstractAsyncContextManager, nullcontext
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -19,6 +24,7 @@ from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.mongo_client import AsyncMongoClient
 
+from core.list_cache import ListCache, Rows
 from core.mongo import Repository
 
 T = TypeVar("T")
@@ -29,15 +35,16 @@ class Transactions:
     """Runs a unit of work in a transaction (retried by the driver on transient conflicts)."""
 
     def __init__(self, client: AsyncMongoClient[dict[str, Any]],
-                 retry_on: type[Exception] | tuple[type[Exception], ...] = ()) -> None:
-        self.client, self.retry_on = client, retry_on
+                 retry_on: type[Exception] | tuple[type[Exception], ...] = (), *,
+                 lists: ListCache | None = None) -> None:
+        self.client, self.retry_on, self.lists = client, retry_on, lists
 
     async def run(self, work: Callable[[AsyncClientSession], Awaitable[T]], *, attempts: int = 5) -> T:
         """`work` must read what it changes through the session; it is run again (up to `attempts` times) when
         it raises a `retry_on` error, i.e. another transaction changed the same case first."""
         for attempt in range(1, attempts + 1):
             try:
-                async with self.client.start_session() as session:
+                async with self._touches_after_commit(), self.client.start_session() as session:
                     return await session.with_transaction(work)
             except self.retry_on:
                 if attempt == attempts:
@@ -45,12 +52,35 @@ class Transactions:
                 await asyncio.sleep(random.uniform(0.005, 0.03) * attempt)  # noqa: S311 (jitter, not crypto)
         raise AssertionError("unreachable")
 
+    def _touches_after_commit(self) -> AbstractAsyncContextManager[None]:
+        return self.lists.after_commit() if self.lists is not None else nullcontext()
+
 
 def prefix_query(prefix: str) -> dict[str, Any]:
     return {"$regex": "^" + re.escape(prefix)}
 
 
-class CaseRepository(Repository):
+class ListedRepository(Repository):
+    """A repository whose first list pages may be kept in a ListCache (None: always read the database)."""
+
+    def __init__(self, db: Any, lists: ListCache | None = None) -> None:
+        super().__init__(db)
+        self.lists = lists
+
+    async def _touched(self, scopes: Iterable[str]) -> None:
+        if self.lists is not None:
+            await self.lists.touched(scopes)
+
+
+def applicant_scope(person_id: str) -> str:
+    return f"applicant-cases:{person_id}"
+
+
+def department_scope(department_code: str) -> str:
+    return f"department-tasks:{department_code}"
+
+
+class CaseRepository(ListedRepository):
     collection_name = "cases"
     indexes = (
         IndexModel([("applicant_person_id", ASCENDING), ("_id", DESCENDING)], name="applicant_recent"),
@@ -65,6 +95,7 @@ class CaseRepository(Repository):
 
     async def insert(self, doc: dict[str, Any], *, session: Session = None) -> None:
         await self.collection.insert_one(doc, session=session)
+        await self._touched([applicant_scope(doc["applicant_person_id"])])
 
     async def update(self, case_id: str, version: int, changes: dict[str, Any], *, session: Session = None,
                      push: dict[str, Any] | None = None) -> dict[str, Any] | None:
@@ -72,11 +103,22 @@ class CaseRepository(Repository):
         update: dict[str, Any] = {"$set": changes, "$inc": {"version": 1}}
         if push:
             update["$push"] = push
-        return await self.collection.find_one_and_update(
+        updated = await self.collection.find_one_and_update(
             {"_id": case_id, "version": version}, update, session=session, return_document=ReturnDocument.AFTER)
+        if updated is not None:
+            await self._touched([applicant_scope(updated["applicant_person_id"])])
+        return updated
 
     async def of_applicant(self, person_id: str, *, before_id: str | None, limit: int,
                            states: list[str] | None = None) -> list[dict[str, Any]]:
+        """Newest first; the first page of all states comes from the list cache when there is one."""
+        if self.lists is not None and before_id is None and not states:
+            return await self.lists.rows(applicant_scope(person_id), f"first:{limit}",
+                                         lambda: self._of_applicant(person_id, None, limit, None))
+        return await self._of_applicant(person_id, before_id, limit, states)
+
+    async def _of_applicant(self, person_id: str, before_id: str | None, limit: int,
+                            states: list[str] | None) -> Rows:
         query: dict[str, Any] = {"applicant_person_id": person_id}
         if before_id:
             query["_id"] = {"$lt": before_id}
@@ -92,7 +134,8 @@ class CaseRepository(Repository):
             projection={"form": 1}, sort=[("_id", DESCENDING)])
 
 
-LIST_FIELDS = {"form": 0, "sealed": 0, "materials": 0, "supplements": 0}
+# What a list item shows (affairs.case_views.list_item), nothing more: a page is also what the list cache keeps.
+LIST_FIELDS = {"receipt_no": 1, "matter.name": 1, "state": 1, "updated_at": 1, "clock": 1}
 
 
 class CaseEventRepository(Repository):
@@ -109,7 +152,7 @@ class CaseEventRepository(Repository):
         return [doc async for doc in cursor]
 
 
-class CaseTaskRepository(Repository):
+class CaseTaskRepository(ListedRepository):
     """One task per department and stage (pre-review by the implementing department, review by each involved
     department). The staff inbox reads it; claim is one conditional update, so two staff never both hold one."""
 
@@ -128,6 +171,7 @@ class CaseTaskRepository(Repository):
     async def insert_many(self, tasks: list[dict[str, Any]], *, session: Session = None) -> None:
         if tasks:
             await self.collection.insert_many(tasks, session=session)
+            await self._touched(department_scope(task["department_code"]) for task in tasks)
 
     async def get(self, task_id: str, *, session: Session = None) -> dict[str, Any] | None:
         return await self.collection.find_one({"_id": task_id}, session=session)
@@ -142,17 +186,36 @@ class CaseTaskRepository(Repository):
         update: dict[str, Any] = {"$set": changes}
         if push:
             update["$push"] = push
-        return await self.collection.find_one_and_update(
+        changed = await self.collection.find_one_and_update(
             {"_id": task_id, **expect}, update, session=session, return_document=ReturnDocument.AFTER)
+        if changed is not None:
+            await self._touched([department_scope(changed["department_code"])])
+        return changed
 
     async def close_open(self, case_id: str, state: str, now: datetime, *, session: Session = None,
                          stage: str | None = None) -> int:
         query: dict[str, Any] = {"case_id": case_id, "state": {"$in": ["open", "claimed"]}}
         if stage:
             query["stage"] = stage
+        departments = (await self.collection.distinct("department_code", query, session=session)
+                       if self.lists is not None else [])
         result = await self.collection.update_many(query, {"$set": {"state": state, "closed_at": now}},
                                                    session=session)
+        await self._touched(department_scope(code) for code in departments)
         return result.modified_count
+
+    async def first_open(self, department_code: str, *, region_prefix: str | None, limit: int) -> Rows:
+        """The department's open tasks inside the region subtree, most urgent first (the inbox as it opens):
+        from the list cache when there is one."""
+        query = {"department_code": department_code, "state": {"$in": ["open", "claimed"]}}
+        sort = [("due_at", ASCENDING), ("_id", ASCENDING)]
+
+        def load() -> Awaitable[Rows]:
+            return self.inbox(query, sort=sort, limit=limit, region_prefix=region_prefix)
+
+        if self.lists is None:
+            return await load()
+        return await self.lists.rows(department_scope(department_code), f"open:{region_prefix or ''}:{limit}", load)
 
     async def inbox(self, query: dict[str, Any], *, sort: list[tuple[str, int]], limit: int,
                     region_prefix: str | None = None) -> list[dict[str, Any]]:

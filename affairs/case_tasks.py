@@ -121,7 +121,11 @@ class Inbox:
                 raise AppError(VALIDATION_FAILED, errors=[FieldError("cursor", "CURSOR_INVALID", str(exc))]) from None
             due = datetime.fromisoformat(due_iso)
             query["$or"] = [{"due_at": {"$gt": due}}, {"due_at": due, "_id": {"$gt": last_id}}]
-        rows = await self.tasks.inbox(query, sort=[("due_at", 1), ("_id", 1)], limit=limit + 1, region_prefix=subtree)
+        if which is InboxFilter.ALL and not cursor:  # the inbox as it opens: the hottest read
+            rows = await self.tasks.first_open(scope.department_id, region_prefix=subtree, limit=limit + 1)
+        else:
+            rows = await self.tasks.inbox(query, sort=[("due_at", 1), ("_id", 1)], limit=limit + 1,
+                                          region_prefix=subtree)
         more = len(rows) > limit
         rows = rows[:limit]
         next_cursor = encode_cursor([rows[-1]["due_at"].isoformat(), rows[-1]["_id"]], filters) if more else None

@@ -27,6 +27,7 @@ from affairs.supervision import Supervision
 from affairs.workdays import WorkCalendar
 from core.clock import bson_time
 from core.idempotency import IdempotencyRepository
+from core.list_cache import ListCache
 from core.outbox import OutboxRepository
 from core.pii import FieldCipher
 
@@ -46,10 +47,12 @@ class Cases:
 
     @classmethod
     def build(cls, client: AsyncMongoClient[dict[str, Any]], db_name: str, *, cipher: FieldCipher,
-              calendar: WorkCalendar, documents: Any = None) -> Cases:
+              calendar: WorkCalendar, documents: Any = None, lists: ListCache | None = None) -> Cases:
+        """`lists`: where the first pages of 我的办件 and the inbox are kept between writes (core/list_cache.py)."""
         db = client[db_name]
-        cases, events, tasks = CaseRepository(db), CaseEventRepository(db), CaseTaskRepository(db)
-        history, tx = History(cases, events, OutboxRepository(db)), Transactions(client, retry_on=StaleCase)
+        cases, events, tasks = CaseRepository(db, lists), CaseEventRepository(db), CaseTaskRepository(db, lists)
+        history = History(cases, events, OutboxRepository(db))
+        tx = Transactions(client, retry_on=StaleCase, lists=lists)
         ecerts = EcertRepository(db)
         inbox = Inbox(cases=cases, tasks=tasks, history=history, tx=tx, staff=StaffRepository(db),
                       calendar=calendar)

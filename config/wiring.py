@@ -45,6 +45,7 @@ from affairs.workdays import WorkCalendar
 from config.pii import pii_from_settings
 from config.settings import Settings
 from core.idempotency import IdempotencyRepository
+from core.list_cache import ListCache
 from core.mongo import Repository, ensure_all_indexes
 from core.outbox import OutboxRepository
 from notifications.celery_app import create_celery
@@ -177,7 +178,7 @@ class Dependencies:
         cipher, blind_index = pii_from_settings(settings)  # malformed keys fail here, at start-up
         db = mongo[settings.mongodb_db]
         people = PersonRepository(db)
-        sessions = LoginSessions.from_settings(db, settings)
+        sessions = LoginSessions.from_settings(db, settings, redis)
         sms_codes = SmsCodes.from_settings(settings, redis, tasks, cipher)
         account_events = AccountEventRepository(db)
         phones = PhoneAccounts(people, account_events, cipher, blind_index)
@@ -193,7 +194,8 @@ class Dependencies:
                                        objects, settings.s3_bucket_documents, tasks.send)
         documents = document_service(settings, db, redis, objects)
         work_calendar = WorkCalendar.from_settings(settings)
-        cases = Cases.build(mongo, settings.mongodb_db, cipher=cipher, calendar=work_calendar, documents=documents)
+        cases = Cases.build(mongo, settings.mongodb_db, cipher=cipher, calendar=work_calendar, documents=documents,
+                            lists=ListCache(redis))
         school_fees = SchoolFees.build(mongo, settings.mongodb_db, cipher=cipher, index=blind_index, redis=redis,
                                        redis_url=settings.redis_url, objects=objects,
                                        bucket=settings.s3_bucket_documents, publish=tasks.send)

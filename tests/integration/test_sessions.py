@@ -223,3 +223,41 @@ async def test_auth_method_stays_with_the_session_and_selects_what_to_end(sessio
     assert [v.session_id for v in await sessions.list_sessions(staff)] == [office.session_id]
     doc = await sessions.repo.collection.find_one({"_id": tablet.session_id})
     assert doc is not None and doc["revoked_reason"] == "password_changed"
+
+
+# -- the active-session cache (accounts/session_cache.py) ------------------------------------------------------
+@pytest.fixture
+def cached_sessions(deps: Dependencies) -> LoginSessions:
+    return LoginSessions.from_settings(deps.db, deps.settings, deps.redis)
+
+
+async def test_a_cached_session_ends_at_once_on_logout(deps: Dependencies, cached_sessions: LoginSessions) -> None:
+    grant = await cached_sessions.start(new_id(), device="iPhone", ip=None, auth_method="wechat")
+    assert await cached_sessions.require_active(grant.session_id) == "wechat"
+    await deps.db["login_sessions"].update_one({"_id": grant.session_id}, {"$set": {"device": "moved"}})
+    assert await cached_sessions.require_active(grant.session_id) == "wechat"  # answered from Redis
+    assert await cached_sessions.logout(grant.session_id)
+    assert await refused(cached_sessions.require_active(grant.session_id)) == "SESSION_REVOKED"
+
+
+async def test_logout_everywhere_and_a_reused_refresh_token_end_cached_sessions(
+        cached_sessions: LoginSessions) -> None:
+    person = new_id()
+    phone, pad, kept = [await cached_sessions.start(person, device=d, ip=None) for d in ("phone", "pad", "pc")]
+    for grant in (phone, pad, kept):
+        await cached_sessions.require_active(grant.session_id)
+    assert await cached_sessions.logout_everywhere(person, except_session=kept.session_id) == 2
+    for grant in (phone, pad):
+        assert await refused(cached_sessions.require_active(grant.session_id)) == "SESSION_REVOKED"
+    assert await cached_sessions.require_active(kept.session_id) is None
+    rotated = await cached_sessions.refresh(kept.refresh_token)
+    await cached_sessions.require_active(rotated.session_id)
+    assert await refused(cached_sessions.refresh(kept.refresh_token)) == "REFRESH_TOKEN_REUSED"  # stolen copy
+    assert await refused(cached_sessions.require_active(kept.session_id)) == "SESSION_REVOKED"
+
+
+async def test_a_cached_session_past_its_deadline_is_refused(cached_sessions: LoginSessions) -> None:
+    grant = await cached_sessions.start(new_id(), device="phone", ip=None)
+    await cached_sessions.require_active(grant.session_id)
+    later = grant.refresh_expires_at + timedelta(seconds=1)
+    assert await refused(cached_sessions.require_active(grant.session_id, now=later)) == "SESSION_REVOKED"

@@ -1,0 +1,121 @@
+"""First pages of the hottest lists (我的办件, the staff inbox) kept in Redis between the writes that change them.
+
+Why: a first page is read far more often than it changes — a resident reopens 我的办件 to follow a case, a
+department's staff refresh the same inbox all morning — and the local database answers an inbox by sorting
+every open task of the department in memory. A page here costs one Redis round trip.
+
+How it stays right. Every list belongs to a *scope* (one applicant's cases, one department's tasks) whose
+generation, a random token in Redis, is replaced after every committed write touching the scope (`touched`). A
+page is stored with the generation it was read under and served only while that generation is current; and it
+is stored only if the generation did not move while the database was being read (a check-and-set in Redis), so a
+read racing a write never parks the older page under the newer generation. Inside a transaction the touches are
+collected and applied after the commit (`after_commit`), never before it: applied before, a reader could park
+the pre-commit page under the new generation.
+
+When something fails: Redis down → the lists are read from the database (logged, never an error); a process
+dying between its commit and its touch leaves a page at most PAGE_TTL_S old. Only rows are kept: the views (a
+case's remaining working days, a task's level) are computed from them at every read, so time never goes stale.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from datetime import UTC
+from typing import Any
+
+import bson
+import redis.asyncio as aioredis
+import structlog
+from bson.codec_options import CodecOptions
+from redis.exceptions import RedisError
+
+log = structlog.get_logger(__name__)
+
+PAGE_TTL_S = 30
+GENERATION_TTL_S = 24 * 3600
+_CODEC = CodecOptions(tz_aware=True, tzinfo=UTC)  # as the MongoDB client decodes (config.wiring.mongo_client)
+# Store the page only while the scope's generation is still the one read before the database was asked.
+_STORE_IF_CURRENT = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])
+  return 1
+end
+return 0
+"""
+_collecting: ContextVar[set[str] | None] = ContextVar("zsb_list_scopes_touched", default=None)
+
+Rows = list[dict[str, Any]]
+
+
+class ListCache:
+    def __init__(self, redis: aioredis.Redis, *, prefix: str = "zsb:lists", page_ttl_s: int = PAGE_TTL_S) -> None:
+        self.redis, self.prefix, self.page_ttl_s = redis, prefix, page_ttl_s
+        self._store = redis.register_script(_STORE_IF_CURRENT)
+
+    def _generation_key(self, scope: str) -> str:
+        return f"{self.prefix}:gen:{scope}"
+
+    async def rows(self, scope: str, variant: str, load: Callable[[], Awaitable[Rows]]) -> Rows:
+        """The rows of one page of `scope` (`variant` tells pages of the same scope apart: filter, limit, …),
+        from Redis when they are current, otherwise `load()`ed from the database and kept."""
+        generation_key, page_key = self._generation_key(scope), f"{self.prefix}:page:{scope}:{variant}"
+        try:
+            generation, page = await self.redis.mget(generation_key, page_key)
+            if generation is None:
+                fresh = secrets.token_hex(8).encode()
+                created = await self.redis.set(generation_key, fresh, nx=True, ex=GENERATION_TTL_S)
+                generation = fresh if created else await self.redis.get(generation_key)
+            elif page is not None:
+                kept = bson.decode(page, codec_options=_CODEC)
+                if kept["g"] == generation:
+                    return list(kept["rows"])
+        except RedisError as exc:
+            log.warning("list_cache_unavailable", scope=scope.split(":", 1)[0], error=type(exc).__name__)
+            return await load()
+        rows = await load()
+        if generation is not None:
+            try:
+                await self._store(keys=[generation_key, page_key],
+                                  args=[generation, bson.encode({"g": generation, "rows": rows}), self.page_ttl_s])
+            except RedisError as exc:
+                log.warning("list_cache_unavailable", scope=scope.split(":", 1)[0], error=type(exc).__name__)
+        return rows
+
+    async def touched(self, scopes: Iterable[str]) -> None:
+        """Scopes a write just changed: inside `after_commit` they wait for the commit, otherwise (the write is
+        already durable) their pages stop being served now."""
+        wanted = set(scopes)
+        if not wanted:
+            return
+        collecting = _collecting.get()
+        if collecting is not None:
+            collecting |= wanted
+            return
+        await self._bump(wanted)
+
+    @asynccontextmanager
+    async def after_commit(self) -> AsyncIterator[None]:
+        """Around a transaction: the scopes its writes touch are bumped when it has ended — also when it
+        failed, since a commit whose answer was lost may still have happened (an extra bump costs one read)."""
+        collected: set[str] = set()
+        token = _collecting.set(collected)
+        try:
+            yield
+        finally:
+            _collecting.reset(token)
+            await self._bump(collected)
+
+    async def _bump(self, scopes: set[str]) -> None:
+        if not scopes:
+            return
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for scope in sorted(scopes):
+                    pipe.set(self._generation_key(scope), secrets.token_hex(8), ex=GENERATION_TTL_S)
+                await pipe.execute()
+        except RedisError as exc:  # the pages age out within page_ttl_s
+            log.warning("list_cache_touch_failed", scopes=len(scopes), error=type(exc).__name__,
+                        stale_for_at_most_s=self.page_ttl_s)
