@@ -30,6 +30,7 @@ from accounts.scopes import Actor, Kind, Resource, Visibility
 from core.ids import new_id
 from core.mongo import Repository
 from core.pii import BlindIndex, FieldCipher
+from core.record_cache import RecordCache
 
 PHONE_CONTEXT = "staff.phone"
 USERNAME_RE = re.compile(r"[a-z][a-z0-9._-]{2,31}")
@@ -120,7 +121,14 @@ def _unique_when_present(path: str, name: str) -> IndexModel:
     return IndexModel([(path, 1)], unique=True, name=name, partialFilterExpression={path: {"$type": "string"}})
 
 
+# What StaffAccount.from_doc reads, and nothing secret: this is also what the account cache keeps in Redis.
+ACCOUNT_FIELDS = {"password.hash": 0, "phone.cipher": 0, "phone.index": 0}
+
+
 class StaffRepository(Repository):
+    """Staff accounts. `get` — the account behind every staff request — is answered from a RecordCache when one
+    is given (config.wiring); every write here forgets the account it changed, after the write."""
+
     collection_name = "staff_accounts"
     indexes = (
         IndexModel([("username", ASCENDING)], unique=True, name="username_unique"),
@@ -151,9 +159,23 @@ class StaffRepository(Repository):
         await self.collection.insert_one(doc)
         return StaffAccount.from_doc(doc)
 
+    def __init__(self, db: Any, accounts: RecordCache | None = None) -> None:
+        super().__init__(db)
+        self.accounts = accounts
+
+    async def _changed(self, staff_id: str) -> None:
+        if self.accounts is not None:
+            await self.accounts.forget([staff_id])
+
     async def get(self, staff_id: str) -> StaffAccount | None:
-        doc = await self.collection.find_one({"_id": staff_id})
-        return StaffAccount.from_doc(doc) if doc else None
+        if self.accounts is not None and (kept := await self.accounts.get(staff_id)) is not None:
+            return StaffAccount.from_doc(kept)
+        doc = await self.collection.find_one({"_id": staff_id}, ACCOUNT_FIELDS)
+        if doc is None:
+            return None
+        if self.accounts is not None:
+            await self.accounts.put(staff_id, doc)
+        return StaffAccount.from_doc(doc)
 
     async def find_by_username(self, username: str) -> StaffAccount | None:
         doc = await self.collection.find_one({"username": normalise_username(username)})
@@ -198,6 +220,7 @@ class StaffRepository(Repository):
             {"_id": staff_id, "failed_logins": {"$gte": lock_after}},
             {"$set": {"failed_logins": 0, "locked_until": lock_until}},
         )
+        await self._changed(staff_id)
         return locked.modified_count == 1
 
     async def record_password_login(self, staff_id: str, *, rehashed: str | None = None) -> None:
@@ -206,9 +229,11 @@ class StaffRepository(Repository):
         if rehashed:
             updates["password.hash"] = rehashed
         await self.collection.update_one({"_id": staff_id}, {"$set": updates})
+        await self._changed(staff_id)
 
     async def record_login(self, staff_id: str) -> None:
         await self.collection.update_one({"_id": staff_id}, {"$set": {"last_login_at": datetime.now(UTC)}})
+        await self._changed(staff_id)
 
     async def set_disabled(self, staff_id: str, *, by: str) -> StaffAccount | None:
         """Disable an enabled account; None when it was already disabled (or is missing): nothing changed."""
@@ -219,6 +244,7 @@ class StaffRepository(Repository):
              "$inc": {"version": 1}},
             return_document=ReturnDocument.AFTER,
         )
+        await self._changed(staff_id)
         return StaffAccount.from_doc(doc) if doc else None
 
     async def set_roles(self, staff_id: str, roles: tuple[str, ...], *, expected_version: int) -> StaffAccount | None:
@@ -228,6 +254,7 @@ class StaffRepository(Repository):
             {"$set": {"roles": sorted(set(roles)), "updated_at": datetime.now(UTC)}, "$inc": {"version": 1}},
             return_document=ReturnDocument.AFTER,
         )
+        await self._changed(staff_id)
         return StaffAccount.from_doc(doc) if doc else None
 
     async def bind_wechat(self, staff_id: str, *, app: str, openid: str, unionid: str | None = None) -> str:
@@ -243,6 +270,7 @@ class StaffRepository(Repository):
             fields["wechat.unionid"] = unionid
         result = await self.collection.update_one({"_id": staff_id, path: {"$exists": False}}, {"$set": fields})
         if result.modified_count == 1:
+            await self._changed(staff_id)
             return "bound"
         doc = await self.collection.find_one({"_id": staff_id}, {"wechat": 1})
         return "same" if ((doc or {}).get("wechat") or {}).get(f"{app}_openid") == openid else "other"
@@ -253,6 +281,7 @@ class StaffRepository(Repository):
             {"_id": staff_id, "wechat": {"$exists": True}},
             {"$unset": {"wechat": ""}, "$set": {"updated_at": datetime.now(UTC)}},
         )
+        await self._changed(staff_id)
         return result.modified_count == 1
 
     async def password_hash(self, staff_id: str) -> str | None:
@@ -267,6 +296,7 @@ class StaffRepository(Repository):
             {"$set": {"password": {"hash": new_hash, "set_at": datetime.now(UTC), "must_change": False},
                       "failed_logins": 0, "locked_until": None, "updated_at": datetime.now(UTC)}},
         )
+        await self._changed(staff_id)
         return result.modified_count == 1
 
     async def find_by_openid(self, *, app: str, openid: str) -> StaffAccount | None:

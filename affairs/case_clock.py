@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from affairs.time_limits import clock_status
+from affairs.time_limits import clock_status, deadlines, due_date_of, level_at
 from affairs.workdays import WorkCalendar
 
 
@@ -47,6 +47,16 @@ def resume(calendar: WorkCalendar, clock: dict[str, Any], now: datetime) -> dict
 def stop(clock: dict[str, Any], now: datetime) -> dict[str, Any]:
     """The case is decided: the clock keeps its numbers for the record and stops counting."""
     return {**clock, "stopped_at": now}
+
+
+def brief(calendar: WorkCalendar, clock: dict[str, Any] | None, now: datetime) -> dict[str, Any] | None:
+    """What a list item shows — due date and level — as `view` gives them, without counting the elapsed time."""
+    if not clock:
+        return None
+    due, warning = deadlines(calendar, accepted_at=clock["started_at"], working_days=clock["promised_days"],
+                             pauses=_pauses(clock))
+    return {"due_date": due_date_of(due).isoformat() if due else None,
+            "level": level_at(due, warning, clock.get("stopped_at") or now).value}
 
 
 def view(calendar: WorkCalendar, clock: dict[str, Any] | None, now: datetime) -> dict[str, Any] | None:

@@ -48,7 +48,7 @@ def case_view(case: dict[str, Any], calendar: WorkCalendar, now: datetime, *, fo
 
 def list_item(case: dict[str, Any], calendar: WorkCalendar, now: datetime) -> dict[str, Any]:
     state = CaseState(case["state"])
-    clock = case_clock.view(calendar, case.get("clock"), now)
+    clock = case_clock.brief(calendar, case.get("clock"), now)
     return {"id": case["_id"], "receipt_no": case.get("receipt_no"), "matter_name": case["matter"]["name"],
             "state": state.value, "state_label": LABELS[state], "updated_at": case["updated_at"],
             "due_date": (clock or {}).get("due_date"), "level": (clock or {}).get("level")}

@@ -98,14 +98,35 @@ def due_at(calendar: WorkCalendar, *, accepted_at: datetime, working_days: int,
     return _instant_after(calendar, _running(clock_start(calendar, accepted_at), pauses), limit)
 
 
+def deadlines(calendar: WorkCalendar, *, accepted_at: datetime, working_days: int,
+              pauses: Iterable[tuple[datetime, datetime | None]] = ()) -> tuple[datetime | None, datetime | None]:
+    """The due and warning instants (None while an open pause holds the time still to run). They do not depend
+    on `now`: a list shows the same cases again and again, so they are computed once per clock."""
+    running = _running(clock_start(calendar, _utc(accepted_at, "accepted_at")), tuple(pauses))
+    return _deadlines(calendar, tuple(running), _limit(working_days))
+
+
+def level_at(due: datetime | None, warning: datetime | None, at: datetime) -> Level:
+    """The level at `at` from the two instants: the same answer as `clock_status`, without counting the time."""
+    if due is not None and at >= due:
+        return Level.OVERDUE
+    if warning is not None and at >= warning:
+        return Level.WARNING
+    return Level.NORMAL
+
+
+def due_date_of(due: datetime) -> date:
+    """The last day of the limit, as shown: the Shanghai date of the instant just before `due`."""
+    return shanghai_date(due - timedelta(microseconds=1))
+
+
 def clock_status(calendar: WorkCalendar, *, accepted_at: datetime, working_days: int, now: datetime,
                  pauses: Iterable[tuple[datetime, datetime | None]] = ()) -> ClockStatus:
     """Due instant, remaining working time and level of a limit of `working_days` at `now`."""
     limit, now, pauses = _limit(working_days), _utc(now, "now"), tuple(pauses)
     running = _running(clock_start(calendar, accepted_at), pauses)
     elapsed = _elapsed(calendar, running, now)
-    due = _instant_after(calendar, running, limit)
-    warning = _instant_after(calendar, running, limit * WARNING_NUMERATOR // WARNING_DENOMINATOR)
+    due, warning = _deadlines(calendar, tuple(running), limit)
     if elapsed >= limit:
         level = Level.OVERDUE
     elif elapsed * WARNING_DENOMINATOR >= limit * WARNING_NUMERATOR:
@@ -118,12 +139,12 @@ def clock_status(calendar: WorkCalendar, *, accepted_at: datetime, working_days:
     return ClockStatus(
         limit_working_days=working_days,
         due_at=due,
-        due_date=shanghai_date(due - timedelta(microseconds=1)) if due else None,
+        due_date=due_date_of(due) if due else None,
         warning_at=warning,
         level=level,
         paused=any(_utc(begin, "pause start") <= now and (end is None or now < _utc(end, "pause end"))
                    for begin, end in pauses),
-        provisional=calendar.provisional_between(shanghai_date(accepted_at), shanghai_date(horizon)),
+        provisional=_provisional(calendar, shanghai_date(accepted_at), shanghai_date(horizon)),
         elapsed_working_seconds=elapsed // timedelta(seconds=1),
         remaining_working_seconds=remaining // timedelta(seconds=1),
         remaining_working_days=whole + (1 if remaining > ZERO and part else 0),
@@ -138,6 +159,21 @@ Running = list[tuple[datetime, datetime | None]]  # the intervals in which the c
 def _elapsed(calendar: WorkCalendar, running: Running, now: datetime) -> timedelta:
     return sum((working_time(calendar, begin, now if end is None or end > now else end)
                 for begin, end in running if begin < now), ZERO)
+
+
+@lru_cache(maxsize=65_536)
+def _deadlines(calendar: WorkCalendar, running: tuple[tuple[datetime, datetime | None], ...], limit: timedelta
+               ) -> tuple[datetime | None, datetime | None]:
+    """The due and warning instants of a clock: they do not depend on `now`, and every list read shows them
+    again for the same cases, so they are computed once per clock (and calendar: a new holiday file builds a
+    new calendar)."""
+    return (_instant_after(calendar, list(running), limit),
+            _instant_after(calendar, list(running), limit * WARNING_NUMERATOR // WARNING_DENOMINATOR))
+
+
+@lru_cache(maxsize=4096)
+def _provisional(calendar: WorkCalendar, first: date, last: date) -> bool:
+    return calendar.provisional_between(first, last)
 
 
 def _instant_after(calendar: WorkCalendar, running: Running, amount: timedelta) -> datetime | None:

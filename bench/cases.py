@@ -54,7 +54,9 @@ from devstack import demo_login
 from devstack.servers import LocalStack
 from simulators.demo_people import by_key
 
-TOTAL_CASES, RESIDENTS, MY_CASES = 100_000, 20_000, 25
+# BENCH_CASES_SCALE=0.1 seeds a tenth of the cases (a quick check while working; the target is for 1).
+SCALE = float(os.environ.get("BENCH_CASES_SCALE", "1"))
+TOTAL_CASES, RESIDENTS, MY_CASES = int(100_000 * SCALE), max(100, int(20_000 * SCALE)), 25
 RESIDENT_KEY = "wang-fang"
 CONNECTIONS, P99_MS = 50, 50.0
 # Each request does real work the bare server does not (token, session, a query, a view per item); the floor

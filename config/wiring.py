@@ -48,6 +48,7 @@ from core.idempotency import IdempotencyRepository
 from core.list_cache import ListCache
 from core.mongo import Repository, ensure_all_indexes
 from core.outbox import OutboxRepository
+from core.record_cache import RecordCache
 from notifications.celery_app import create_celery
 from notifications.grants import GrantRepository
 from notifications.inbox import InboxRepository
@@ -185,7 +186,8 @@ class Dependencies:
         identity = IdentityService(people, sessions, AccessTokenService.from_settings(settings), wechat,
                                    sms_codes=sms_codes, phones=phones)
         binding = CitizenIdBinding(people, account_events, population, cipher, blind_index, redis)
-        passwords, staff, staff_audit = Passwords(), StaffRepository(db), StaffAuditRepository(db)
+        passwords, staff_audit = Passwords(), StaffAuditRepository(db)
+        staff = StaffRepository(db, RecordCache(redis, "zsb:staff-account"))
         staff_admin = StaffAdministration(staff, staff_audit, passwords, sessions, cipher, blind_index)
         staff_login = StaffLogin(staff, staff_audit, passwords, sms_codes, sessions, identity.tokens, cipher, redis)
         staff_wechat = StaffWeChat(staff, staff_audit, sessions, staff_login, wechat.miniprogram)

@@ -8,22 +8,26 @@ How it stays right. Every list belongs to a *scope* (one applicant's cases, one 
 generation, a random token in Redis, is replaced after every committed write touching the scope (`touched`). A
 page is stored with the generation it was read under and served only while that generation is current; and it
 is stored only if the generation did not move while the database was being read (a check-and-set in Redis), so a
-read racing a write never parks the older page under the newer generation. Inside a transaction the touches are
+read racing a write never parks the older page under the newer generation. Within a process, one read of a page
+is under way at a time: fifty phones missing the same page together wait for one database read, not fifty. Inside a transaction the touches are
 collected and applied after the commit (`after_commit`), never before it: applied before, a reader could park
 the pre-commit page under the new generation.
 
-When something fails: Redis down → the lists are read from the database (logged, never an error); a process
-dying between its commit and its touch leaves a page at most PAGE_TTL_S old. Only rows are kept: the views (a
+A page is read again in the background once it is REFRESH_AFTER_S old, while it goes on being served: so a
+page never waits on the database merely for being old, only after a write to its scope. When something fails:
+Redis down → the lists are read from the database (logged, never an error); a process dying between its commit
+and its touch leaves a page served at most REFRESH_AFTER_S (and one read) longer. Only rows are kept: the views (a
 case's remaining working days, a task's level) are computed from them at every read, so time never goes stale.
 """
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from datetime import UTC
 from typing import Any
 
 import bson
@@ -34,9 +38,10 @@ from redis.exceptions import RedisError
 
 log = structlog.get_logger(__name__)
 
-PAGE_TTL_S = 30
+REFRESH_AFTER_S = 30  # a current page older than this is read again (in the background)
+KEEP_S = 600  # pages nobody asked for in this long leave Redis
 GENERATION_TTL_S = 24 * 3600
-_CODEC = CodecOptions(tz_aware=True, tzinfo=UTC)  # as the MongoDB client decodes (config.wiring.mongo_client)
+_CODEC = CodecOptions(tz_aware=True)  # aware UTC, as the MongoDB client decodes (config.wiring.mongo_client)
 # Store the page only while the scope's generation is still the one read before the database was asked.
 _STORE_IF_CURRENT = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -51,16 +56,20 @@ Rows = list[dict[str, Any]]
 
 
 class ListCache:
-    def __init__(self, redis: aioredis.Redis, *, prefix: str = "zsb:lists", page_ttl_s: int = PAGE_TTL_S) -> None:
-        self.redis, self.prefix, self.page_ttl_s = redis, prefix, page_ttl_s
+    def __init__(self, redis: aioredis.Redis, *, prefix: str = "zsb:lists", refresh_after_s: float = REFRESH_AFTER_S,
+                 keep_s: int = KEEP_S) -> None:
+        self.redis, self.prefix, self.refresh_after_s, self.keep_s = redis, prefix, refresh_after_s, keep_s
         self._store = redis.register_script(_STORE_IF_CURRENT)
+        self._loading: dict[tuple[str, bytes], asyncio.Future[Rows]] = {}  # page reads under way in this process
+        self._refreshing: set[asyncio.Task[Rows]] = set()  # background re-reads (held: tasks are weakly kept)
 
     def _generation_key(self, scope: str) -> str:
         return f"{self.prefix}:gen:{scope}"
 
     async def rows(self, scope: str, variant: str, load: Callable[[], Awaitable[Rows]]) -> Rows:
         """The rows of one page of `scope` (`variant` tells pages of the same scope apart: filter, limit, …),
-        from Redis when they are current, otherwise `load()`ed from the database and kept."""
+        from Redis while its generation is current, otherwise `load()`ed from the database and kept. A current
+        page older than REFRESH_AFTER_S is still served, and read again in the background (one read)."""
         generation_key, page_key = self._generation_key(scope), f"{self.prefix}:page:{scope}:{variant}"
         try:
             generation, page = await self.redis.mget(generation_key, page_key)
@@ -71,17 +80,40 @@ class ListCache:
             elif page is not None:
                 kept = bson.decode(page, codec_options=_CODEC)
                 if kept["g"] == generation:
+                    if time.time() - kept["at"] > self.refresh_after_s and (page_key, generation) not in self._loading:
+                        refresh = asyncio.create_task(self._read(generation_key, page_key, generation, load))
+                        self._refreshing.add(refresh)
+                        refresh.add_done_callback(self._refreshing.discard)
                     return list(kept["rows"])
         except RedisError as exc:
             log.warning("list_cache_unavailable", scope=scope.split(":", 1)[0], error=type(exc).__name__)
             return await load()
-        rows = await load()
-        if generation is not None:
-            try:
-                await self._store(keys=[generation_key, page_key],
-                                  args=[generation, bson.encode({"g": generation, "rows": rows}), self.page_ttl_s])
-            except RedisError as exc:
-                log.warning("list_cache_unavailable", scope=scope.split(":", 1)[0], error=type(exc).__name__)
+        if generation is None:  # the generation expired between two calls: nothing to keep the page under
+            return await load()
+        return list(await self._read(generation_key, page_key, generation, load))
+
+    async def _read(self, generation_key: str, page_key: str, generation: bytes,
+                    load: Callable[[], Awaitable[Rows]]) -> Rows:
+        """Read the page from the database once per process at a time (others wait for that read), and keep it
+        under `generation` unless that moved meanwhile."""
+        flight = (page_key, generation)
+        if flight in self._loading:
+            return await asyncio.shield(self._loading[flight])
+        self._loading[flight] = reading = asyncio.get_running_loop().create_future()
+        try:
+            rows = await load()
+            reading.set_result(rows)
+        except BaseException as exc:
+            reading.set_exception(exc)
+            reading.exception()  # retrieved: nobody may be waiting
+            raise
+        finally:
+            del self._loading[flight]
+        try:
+            await self._store(keys=[generation_key, page_key], args=[
+                generation, bson.encode({"g": generation, "at": time.time(), "rows": rows}), self.keep_s])
+        except RedisError as exc:
+            log.warning("list_cache_unavailable", scope=page_key.split(":")[3], error=type(exc).__name__)
         return rows
 
     async def touched(self, scopes: Iterable[str]) -> None:
@@ -116,6 +148,6 @@ class ListCache:
                 for scope in sorted(scopes):
                     pipe.set(self._generation_key(scope), secrets.token_hex(8), ex=GENERATION_TTL_S)
                 await pipe.execute()
-        except RedisError as exc:  # the pages age out within page_ttl_s
+        except RedisError as exc:  # pages are read again within refresh_after_s
             log.warning("list_cache_touch_failed", scopes=len(scopes), error=type(exc).__name__,
-                        stale_for_at_most_s=self.page_ttl_s)
+                        stale_for_at_most_s=self.refresh_after_s)

@@ -87,3 +87,35 @@ async def test_redis_down_reads_the_database_and_writes_still_succeed() -> None:
         await lists.touched(["applicant-cases:x"])  # logged; the page it would drop was never kept
     finally:
         await dead.aclose()
+
+
+async def test_phones_missing_the_same_page_together_wait_for_one_read(deps: Dependencies) -> None:
+    lists, scope = ListCache(deps.redis), f"department-tasks:{new_id()}"
+    release, loads = asyncio.Event(), 0
+
+    async def slow_read() -> list[dict[str, object]]:
+        nonlocal loads
+        loads += 1
+        await release.wait()
+        return [{"_id": "t1"}]
+
+    readers = [asyncio.create_task(lists.rows(scope, "open::21", slow_read)) for _ in range(20)]
+    await asyncio.sleep(0.05)
+    release.set()
+    pages = await asyncio.gather(*readers)
+    assert loads == 1 and all(page == [{"_id": "t1"}] for page in pages)
+    pages[0].append({"_id": "mine"})  # each caller has its own list
+    assert pages[1] == [{"_id": "t1"}]
+
+
+async def test_an_old_current_page_is_served_while_it_is_read_again(deps: Dependencies) -> None:
+    lists, source, scope = ListCache(deps.redis, refresh_after_s=0.0), Source(), f"applicant-cases:{new_id()}"
+    await lists.rows(scope, "first:21", source.load)
+    source.rows = [{"_id": "written-behind-our-back"}]  # e.g. a process died between its commit and its touch
+    assert [r["_id"] for r in await lists.rows(scope, "first:21", source.load)] == ["c1"]  # served at once...
+    for _ in range(100):
+        if source.loads == 2 and not lists._refreshing:
+            break
+        await asyncio.sleep(0.01)
+    assert source.loads == 2  # ...and read again in the background
+    assert await lists.rows(scope, "first:21", source.load) == [{"_id": "written-behind-our-back"}]

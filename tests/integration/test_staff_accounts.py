@@ -252,3 +252,32 @@ async def test_set_password_only_replaces_the_hash_just_verified(deps: Dependenc
     account = await repo.get(user.id)
     assert account is not None and account.must_change_password is False
     assert await repo.password_hash(user.id) == "$argon2id$first"
+
+
+# -- the account behind every staff request, kept in Redis (core/record_cache.py) ---------------------------------
+async def test_the_kept_account_follows_every_change_and_holds_no_secret(deps: Dependencies) -> None:
+    user = await make_staff(deps)
+    staff = deps.staff_admin.staff
+    assert staff.accounts is not None
+    first = await staff.get(user.id)
+    kept = await staff.accounts.get(user.id)
+    assert first is not None and kept is not None and kept["_id"] == user.id
+    assert "hash" not in kept["password"] and set(kept["phone"]) == {"masked"}  # no hash, cipher or index
+    assert await staff.set_roles(user.id, ("staff", "supervisor"), expected_version=first.version) is not None
+    again = await staff.get(user.id)
+    assert again is not None and again.roles == ("staff", "supervisor")  # not the kept account
+    assert await staff.set_disabled(user.id, by="test") is not None
+    refreshed = await staff.get(user.id)
+    assert refreshed is not None and refreshed.disabled
+
+
+async def test_a_read_begun_before_a_change_cannot_keep_the_older_account(deps: Dependencies) -> None:
+    user = await make_staff(deps)
+    staff = deps.staff_admin.staff
+    assert staff.accounts is not None
+    older = await deps.db["staff_accounts"].find_one({"_id": user.id})  # a read under way...
+    assert older is not None
+    await staff.set_roles(user.id, ("staff", "supervisor"), expected_version=older["version"])  # ...a change...
+    await staff.accounts.put(user.id, older)  # ...and the read ends: its answer is not kept
+    fresh = await staff.get(user.id)
+    assert fresh is not None and fresh.roles == ("staff", "supervisor")

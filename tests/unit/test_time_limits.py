@@ -254,3 +254,24 @@ def test_a_task_shows_its_case_clock(accepted: datetime, days: int, spec: list[t
     paused = [Pause(p["start"], p["end"]) for p in clock["pauses"]]
     assert frozen["remaining_working_days"] == status(accepted, days, closed_at, paused).remaining_working_days
     assert task_view({**task, "clock": None}, opened, CALENDAR)["remaining_working_days"] is None  # older tasks
+
+
+@PROPERTIES
+@given(accepted=instants, days=limits, spec=pause_lists, open_pause=st.booleans(), stopped=st.booleans(),
+       offsets=st.lists(st.integers(min_value=0, max_value=200 * 24 * 60), min_size=1, max_size=6))
+def test_a_list_item_shows_what_the_case_page_shows(accepted: datetime, days: int, spec: list[tuple[int, int]],
+                                                    open_pause: bool, stopped: bool, offsets: list[int]) -> None:
+    """我的办件 shows due date and level through `case_clock.brief` (remembered deadlines, no time counted):
+    always the case page's own numbers, paused, stopped or running."""
+    clock = case_clock.start(CALENDAR, {"promised_days": days, "statutory_days": days}, accepted)
+    for pause in sorted(as_pauses(accepted, spec)):
+        clock = case_clock.resume(CALENDAR, case_clock.pause(CALENDAR, clock, pause.start), pause.end)
+    last = max([accepted, *(p["end"] for p in clock["pauses"])])
+    if open_pause:
+        clock = case_clock.pause(CALENDAR, clock, last + timedelta(hours=1))
+    if stopped:
+        clock = case_clock.stop(clock, last + timedelta(days=3))
+    for now in (last + timedelta(minutes=offset) for offset in offsets):
+        shown, page = case_clock.brief(CALENDAR, clock, now), case_clock.view(CALENDAR, clock, now)
+        assert page is not None and shown == {"due_date": page["due_date"], "level": page["level"]}
+    assert case_clock.brief(CALENDAR, None, accepted) is None

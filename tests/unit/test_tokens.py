@@ -117,6 +117,25 @@ def test_not_yet_valid_beyond_leeway_is_refused(tokens: AccessTokenService, key0
     assert tokens.verify_access_token(tokens.issue_access_token("P1", [], "S1", now=slightly)).subject == "P1"
 
 
+def test_a_token_checked_before_still_expires(tokens: AccessTokenService, monkeypatch: pytest.MonkeyPatch) -> None:
+    token = tokens.issue_access_token("P1", [], "S1")
+    assert tokens.verify_access_token(token).subject == "P1"
+    assert token in tokens._verified  # the next use skips the signature check...
+    assert tokens.verify_access_token(token).subject == "P1"
+    later = datetime.now(UTC) + TTL + LEEWAY + timedelta(seconds=5)
+    monkeypatch.setattr("accounts.tokens.time.time", later.timestamp)
+    assert refused(tokens, token) == "TOKEN_EXPIRED"  # ...not the time claims
+    assert token not in tokens._verified
+
+
+def test_a_tampered_copy_of_a_checked_token_is_refused(tokens: AccessTokenService) -> None:
+    token = tokens.issue_access_token("P1", [], "S1")
+    tokens.verify_access_token(token)
+    head, payload, signature = token.split(".")
+    forged = ".".join((head, payload, signature[:-2] + ("AA" if signature[-2:] != "AA" else "BB")))
+    assert refused(tokens, forged) == "TOKEN_INVALID"
+
+
 def test_wrong_audience_and_wrong_issuer_are_refused(key0: Ed25519PrivateKey) -> None:
     keyring = JwtKeyring.from_private_keys({"k0": key0}, "k0")
     token = service(keyring).issue_access_token("P1", [], "S1")
