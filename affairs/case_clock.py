@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from affairs.time_limits import clock_status, deadlines, due_date_of, level_at
+from affairs.time_limits import clock_status, deadlines, due_date_of, level_at, remaining_working_days
 from affairs.workdays import WorkCalendar
 
 
@@ -57,6 +57,14 @@ def brief(calendar: WorkCalendar, clock: dict[str, Any] | None, now: datetime) -
                              pauses=_pauses(clock))
     return {"due_date": due_date_of(due).isoformat() if due else None,
             "level": level_at(due, warning, clock.get("stopped_at") or now).value}
+
+
+def days_left(calendar: WorkCalendar, clock: dict[str, Any] | None, now: datetime) -> int | None:
+    """`view(...)["remaining_working_days"]` alone (an inbox row), without the rest of the view."""
+    if not clock:
+        return None
+    return remaining_working_days(calendar, accepted_at=clock["started_at"], working_days=clock["promised_days"],
+                                  now=clock.get("stopped_at") or now, pauses=_pauses(clock))
 
 
 def view(calendar: WorkCalendar, clock: dict[str, Any] | None, now: datetime) -> dict[str, Any] | None:

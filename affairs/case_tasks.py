@@ -252,12 +252,12 @@ def _not_held(task: dict[str, Any] | None) -> AppError:
 
 def task_view(task: dict[str, Any], now: datetime, calendar: WorkCalendar) -> dict[str, Any]:
     at = task.get("closed_at") or now  # a closed task keeps its numbers, like a stopped case clock
-    clock = case_clock.view(calendar, task.get("clock"), at)  # None: a task written before tasks kept the clock
+    days_left = case_clock.days_left(calendar, task.get("clock"), at)  # None: a task from before tasks kept it
     return {
         "id": task["_id"], "case_id": task["case_id"], "stage": task["stage"], "round": task["round"],
         "department_code": task["department_code"], "region_code": task["region_code"],
         "matter_name": task["matter_name"], "applicant_name": task["applicant_name"], "state": task["state"],
         "assignee": task.get("assignee"), "opinions": task.get("opinions", []), "created_at": task["created_at"],
         "due_at": task.get("due_at"), "level": level_of(task, at),
-        "remaining_working_days": clock["remaining_working_days"] if clock else None,
+        "remaining_working_days": days_left,
     }

@@ -102,8 +102,29 @@ def deadlines(calendar: WorkCalendar, *, accepted_at: datetime, working_days: in
               pauses: Iterable[tuple[datetime, datetime | None]] = ()) -> tuple[datetime | None, datetime | None]:
     """The due and warning instants (None while an open pause holds the time still to run). They do not depend
     on `now`: a list shows the same cases again and again, so they are computed once per clock."""
-    running = _running(clock_start(calendar, _utc(accepted_at, "accepted_at")), tuple(pauses))
-    return _deadlines(calendar, tuple(running), _limit(working_days))
+    return _deadlines_of(calendar, _utc(accepted_at, "accepted_at"), working_days, tuple(pauses))
+
+
+@lru_cache(maxsize=65_536)
+def _deadlines_of(calendar: WorkCalendar, accepted_at: datetime, working_days: int,
+                  pauses: tuple[tuple[datetime, datetime | None], ...]) -> tuple[datetime | None, datetime | None]:
+    return _deadlines(calendar, _running_of(calendar, accepted_at, pauses), _limit(working_days))
+
+
+@lru_cache(maxsize=65_536)
+def _running_of(calendar: WorkCalendar, accepted_at: datetime, pauses: tuple[tuple[datetime, datetime | None], ...]
+                ) -> tuple[tuple[datetime, datetime | None], ...]:
+    return tuple(_running(clock_start(calendar, accepted_at), pauses))
+
+
+def remaining_working_days(calendar: WorkCalendar, *, accepted_at: datetime, working_days: int, now: datetime,
+                           pauses: Iterable[tuple[datetime, datetime | None]] = ()) -> int:
+    """`clock_status(...).remaining_working_days` alone (what an inbox row shows), from the clock's remembered
+    running intervals: only the time counted up to `now` is computed per call."""
+    running = _running_of(calendar, _utc(accepted_at, "accepted_at"), tuple(pauses))
+    remaining = _limit(working_days) - _elapsed(calendar, list(running), _utc(now, "now"))
+    whole, part = divmod(remaining, DAY)
+    return whole + (1 if remaining > ZERO and part else 0)
 
 
 def level_at(due: datetime | None, warning: datetime | None, at: datetime) -> Level:

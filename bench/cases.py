@@ -45,7 +45,7 @@ from affairs.ecert_types import ECERT_TYPES
 from affairs.workdays import WorkCalendar
 from bench.cases_people import Person
 from bench.cases_seed import HISTORY_KEPT, CaseSeeder
-from bench.load import wrk
+from bench.load import wait_until_idle, wrk
 from config.pii import pii_from_settings
 from config.settings import Settings
 from config.wiring import Dependencies
@@ -265,6 +265,8 @@ def run_case_scenario(name: str, stack: LocalStack, app: str, bare: str, sim: st
                       rounds: int, seconds: int) -> bool:
     scenario = CASE_SCENARIOS[name]
     seeded = prepare(stack, app, sim, workdir)
+    waited = wait_until_idle(stack.processes["mongodb"].popen.pid)
+    print(f"  (database idle after {waited:.0f} s: it keeps a core busy for a while after the bulk load)")
     token = seeded.resident_token if name == "my-cases" else seeded.staff_token
     one = httpx.get(f"{app}{scenario.path}", headers={"Authorization": f"Bearer {token}"}, timeout=10)
     one.raise_for_status()

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -40,6 +41,7 @@ log = structlog.get_logger(__name__)
 
 REFRESH_AFTER_S = 30  # a current page older than this is read again (in the background)
 KEEP_S = 600  # pages nobody asked for in this long leave Redis
+DECODED_KEPT = 1024  # pages kept decoded in each process, by their stored bytes
 GENERATION_TTL_S = 24 * 3600
 _CODEC = CodecOptions(tz_aware=True)  # aware UTC, as the MongoDB client decodes (config.wiring.mongo_client)
 # Store the page only while the scope's generation is still the one read before the database was asked.
@@ -62,6 +64,19 @@ class ListCache:
         self._store = redis.register_script(_STORE_IF_CURRENT)
         self._loading: dict[tuple[str, bytes], asyncio.Future[Rows]] = {}  # page reads under way in this process
         self._refreshing: set[asyncio.Task[Rows]] = set()  # background re-reads (held: tasks are weakly kept)
+        self._recent: OrderedDict[str, tuple[bytes, dict[str, Any]]] = OrderedDict()  # page key → bytes, decoded
+
+    def _decoded(self, page_key: str, page: bytes) -> dict[str, Any]:
+        """The stored page decoded — once per version of it in this process (the views never change rows)."""
+        seen = self._recent.get(page_key)
+        if seen is not None and seen[0] == page:
+            self._recent.move_to_end(page_key)
+            return seen[1]
+        kept = bson.decode(page, codec_options=_CODEC)
+        self._recent[page_key] = (page, kept)
+        if len(self._recent) > DECODED_KEPT:
+            self._recent.popitem(last=False)
+        return kept
 
     def _generation_key(self, scope: str) -> str:
         return f"{self.prefix}:gen:{scope}"
@@ -78,7 +93,7 @@ class ListCache:
                 created = await self.redis.set(generation_key, fresh, nx=True, ex=GENERATION_TTL_S)
                 generation = fresh if created else await self.redis.get(generation_key)
             elif page is not None:
-                kept = bson.decode(page, codec_options=_CODEC)
+                kept = self._decoded(page_key, page)
                 if kept["g"] == generation:
                     if time.time() - kept["at"] > self.refresh_after_s and (page_key, generation) not in self._loading:
                         refresh = asyncio.create_task(self._read(generation_key, page_key, generation, load))

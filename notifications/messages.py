@@ -43,7 +43,10 @@ class MessageRepository(Repository):
         IndexModel([("sent_at", ASCENDING)], name="sent_unconfirmed", partialFilterExpression={"state": "sent"}),
         IndexModel([("provider_ref", ASCENDING)], name="provider_ref",
                    partialFilterExpression={"provider_ref": {"$type": "string"}}),
-        IndexModel([("state", ASCENDING), ("channel", ASCENDING)], name="by_state_channel"),
+        # Only failed messages: the failure report reads them, and a message changing state on its way to `sent`
+        # or `delivered` (nearly all of them) never touches this index.
+        IndexModel([("state", ASCENDING), ("channel", ASCENDING)], name="failed_by_channel",
+                   partialFilterExpression={"state": {"$in": sorted(s.value for s in FAILURES)}}),
     )
 
     async def insert_new(self, docs: list[dict[str, Any]]) -> set[str]:
