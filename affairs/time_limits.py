@@ -122,7 +122,7 @@ def remaining_working_days(calendar: WorkCalendar, *, accepted_at: datetime, wor
     """`clock_status(...).remaining_working_days` alone (what an inbox row shows), from the clock's remembered
     running intervals: only the time counted up to `now` is computed per call."""
     running = _running_of(calendar, _utc(accepted_at, "accepted_at"), tuple(pauses))
-    remaining = _limit(working_days) - _elapsed(calendar, list(running), _utc(now, "now"))
+    remaining = _limit(working_days) - _elapsed_today(calendar, running, _utc(now, "now"))
     whole, part = divmod(remaining, DAY)
     return whole + (1 if remaining > ZERO and part else 0)
 
@@ -195,6 +195,27 @@ def _deadlines(calendar: WorkCalendar, running: tuple[tuple[datetime, datetime |
 @lru_cache(maxsize=4096)
 def _provisional(calendar: WorkCalendar, first: date, last: date) -> bool:
     return calendar.provisional_between(first, last)
+
+
+def _elapsed_today(calendar: WorkCalendar, running: tuple[tuple[datetime, datetime | None], ...], now: datetime
+                   ) -> timedelta:
+    """`_elapsed(calendar, running, now)`, split at today's midnight (working time adds up over any split): the
+    part before it is remembered per clock and day, the part after is today's overlap when today is worked."""
+    today = shanghai_date(now)
+    midnight = _midnight(today)
+    total = _elapsed_until(calendar, running, midnight)
+    if calendar.is_working_day(today):
+        for begin, end in running:
+            start, stop = max(begin, midnight), now if end is None or end > now else end
+            if stop > start:
+                total += stop - start
+    return total
+
+
+@lru_cache(maxsize=65_536)
+def _elapsed_until(calendar: WorkCalendar, running: tuple[tuple[datetime, datetime | None], ...],
+                   midnight: datetime) -> timedelta:
+    return _elapsed(calendar, list(running), midnight)
 
 
 def _instant_after(calendar: WorkCalendar, running: Running, amount: timedelta) -> datetime | None:

@@ -19,6 +19,7 @@ from affairs.time_limits import (
     clock_status,
     due_at,
     elapsed_working_time,
+    remaining_working_days,
     working_time,
 )
 from affairs.workdays import WorkCalendar, package_overrides
@@ -275,3 +276,16 @@ def test_a_list_item_shows_what_the_case_page_shows(accepted: datetime, days: in
         shown, page = case_clock.brief(CALENDAR, clock, now), case_clock.view(CALENDAR, clock, now)
         assert page is not None and shown == {"due_date": page["due_date"], "level": page["level"]}
     assert case_clock.brief(CALENDAR, None, accepted) is None
+
+
+@PROPERTIES
+@given(accepted=instants, days=limits, spec=pause_lists,
+       offsets=st.lists(st.integers(min_value=-2 * 24 * 60, max_value=200 * 24 * 60), min_size=1, max_size=6))
+def test_the_days_left_of_an_inbox_row_are_the_status_s(accepted: datetime, days: int, spec: list[tuple[int, int]],
+                                                        offsets: list[int]) -> None:
+    """`remaining_working_days` remembers the time counted up to each midnight: the same number as the full
+    status at any instant — before the clock starts, inside and after pauses, on holidays and working days."""
+    pauses = as_pauses(accepted, spec)
+    for now in (accepted + timedelta(minutes=offset) for offset in offsets):
+        left = remaining_working_days(CALENDAR, accepted_at=accepted, working_days=days, now=now, pauses=pauses)
+        assert left == status(accepted, days, now, pauses).remaining_working_days
