@@ -1,5 +1,5 @@
-"""SecantusDB (the local MongoDB wire-protocol server) started with two fixes: its query planner, and a read of
-its index catalogue once per command instead of several times per document.
+"""SecantusDB (the local MongoDB wire-protocol server) started with three fixes: its query planner, a read of its
+index catalogue once per command instead of several times per document, and its profiling settings remembered.
 
 SecantusDB 0.7.0b3 refuses to use any index for a filter with a top-level operator (`$and`, `$or`, …) and scans
 the whole collection instead. Its own findAndModify writes with `{"_id": <matched id>, "$and": [<query>]}`, so
@@ -20,6 +20,11 @@ delete, findAndModify, count, getMore) the catalogue does not change: index buil
 their own. So during such a command the catalogue read is remembered per collection, and forgotten when the
 command ends — and at once when the command itself flags an index multikey (the only catalogue write a data
 command makes; the planner must see it for the next statement). Nothing is remembered across commands.
+
+The profiling settings (`db.setProfilingLevel`) are read from WiredTiger under the server's global lock for every
+command, to decide whether to record it. They change only through the `profile` command (`set_profile`), so they
+are remembered per database and dropped by every change; a read that began before a change does not keep its
+older answer (a generation count decides).
 
 Production runs real MongoDB (compose.yaml): this module is for the local server of `./dev run`, the tests and
 the benchmarks, which start it in place of `secantusd-py` (devstack/servers.py).
@@ -93,11 +98,38 @@ def _dispatch_remembering_catalogue(doc: dict[str, Any], ctx: Any) -> dict[str, 
         _command.catalogue = None
 
 
+# -- profiling settings, remembered ------------------------------------------------------------------------------
+_read_profile = Storage.get_profile
+_write_profile = Storage.set_profile
+_profiles: dict[str, dict[str, Any]] = {}
+_profile_changes = [0]  # how many `set_profile` calls have ended: a read that spans one is not remembered
+
+
+def _profile(self: Storage, db: str) -> dict[str, Any]:
+    known = _profiles.get(db)
+    if known is None:
+        changes = _profile_changes[0]
+        known = _read_profile(self, db)
+        if _profile_changes[0] == changes:
+            _profiles[db] = known
+    return dict(known)
+
+
+def _set_profile(self: Storage, db: str, **settings: Any) -> None:
+    try:
+        _write_profile(self, db, **settings)
+    finally:
+        _profile_changes[0] += 1
+        _profiles.clear()
+
+
 def install() -> None:
     Storage._try_index_id_keys = _plan_by_plain_fields  # type: ignore[method-assign]
     Storage._iter_indexes = _catalogue  # type: ignore[method-assign]
     Storage._maybe_mark_multikey = _mark_multikey_and_forget  # type: ignore[method-assign]
     secantus.server.dispatch = _dispatch_remembering_catalogue  # type: ignore[assignment]
+    Storage.get_profile = _profile  # type: ignore[method-assign]
+    Storage.set_profile = _set_profile  # type: ignore[method-assign]
 
 
 if __name__ == "__main__":

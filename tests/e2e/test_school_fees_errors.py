@@ -13,6 +13,7 @@ from openpyxl import Workbook, load_workbook
 from affairs.demo_kit import DEPT, YUTAN
 from config.wiring import Dependencies
 from payments.roster_sheet import XLSX_MEDIA_TYPE
+from tests.support.school_parents import link_child, resident_parent
 from tests.support.schools import (
     School,
     classes,
@@ -20,12 +21,10 @@ from tests.support.schools import (
     enrolled,
     fee_item_body,
     import_roster,
-    link_child,
     new_pupils,
     new_school_code,
     published_item,
     register_school,
-    resident_parent,
     upload_roster,
 )
 from tests.support.sms import SmsSim

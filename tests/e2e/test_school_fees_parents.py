@@ -9,19 +9,21 @@ import asyncio
 import httpx
 
 from config.wiring import Dependencies
-from tests.support.schools import (
+from tests.support.school_parents import (
     child_bills,
-    enrolled,
     issue_link_code,
     link_child,
-    new_pupils,
     parent_with_unpaid_bill,
+    resident_parent,
+    verified_parent,
+)
+from tests.support.schools import (
+    enrolled,
+    new_pupils,
     published_item,
     register_school,
-    resident_parent,
     step,
     students,
-    verified_parent,
 )
 from tests.support.sms import SmsSim
 from tests.support.wechat import SimControl

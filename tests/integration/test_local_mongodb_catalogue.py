@@ -39,3 +39,20 @@ async def test_an_index_made_between_commands_is_kept_by_the_next_writes(deps: D
         await things.bulk_write([UpdateOne({"_id": 5}, {"$set": {"n": 50}}),
                                  UpdateOne({"_id": 6}, {"$set": {"n": 50}})], ordered=False)
     assert refused.value.details["nModified"] == 1 and len(refused.value.details["writeErrors"]) == 1
+
+
+async def test_profiling_settings_are_remembered_and_follow_every_change(deps: Dependencies) -> None:
+    db = deps.mongo[f"profile_{new_id().lower()}"]
+    try:
+        assert (await db.command("profile", -1))["was"] == 0
+        await db.command("profile", 2)  # every command recorded from now on
+        await db.things.insert_one({"_id": 1})
+        await db.things.find_one({"_id": 1})
+        assert (await db.command("profile", -1))["was"] == 2
+        assert await db["system.profile"].count_documents({"ns": f"{db.name}.things"}) >= 2
+        await db.command("profile", 0)
+        recorded = await db["system.profile"].count_documents({})
+        await db.things.find_one({"_id": 1})
+        assert await db["system.profile"].count_documents({}) == recorded  # off again: nothing more recorded
+    finally:
+        await deps.mongo.drop_database(db.name)

@@ -8,7 +8,15 @@ import inspect
 import secantus.commands
 from secantus.storage import Storage
 
-from devstack.secantusd import DATA_COMMANDS, _dispatch, _mark_multikey, _read_catalogue, plain_fields
+from devstack.secantusd import (
+    DATA_COMMANDS,
+    _dispatch,
+    _mark_multikey,
+    _read_catalogue,
+    _read_profile,
+    _write_profile,
+    plain_fields,
+)
 from devstack.servers import mongodb_command
 
 
@@ -43,3 +51,10 @@ def test_the_catalogue_functions_the_fix_wraps_still_have_their_shape() -> None:
     assert list(inspect.signature(_dispatch).parameters) == ["doc", "ctx"]
     handlers = inspect.getsource(secantus.commands)
     assert all(f'"{name}"' in handlers for name in DATA_COMMANDS)  # command names as the server spells them
+
+
+def test_the_profile_functions_the_fix_wraps_still_have_their_shape() -> None:
+    assert list(inspect.signature(_read_profile).parameters) == ["self", "db"]
+    params = inspect.signature(_write_profile).parameters
+    assert list(params) == ["self", "db", "level", "slowms", "sample_rate"]
+    assert all(params[name].kind is inspect.Parameter.KEYWORD_ONLY for name in ("level", "slowms", "sample_rate"))
