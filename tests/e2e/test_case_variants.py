@@ -75,12 +75,20 @@ async def test_withdraw_refuse_and_deny(api: httpx.AsyncClient, wechat: SimContr
 
     # withdrawn before a decision: the department's task disappears from the inbox
     first = await submitted_case()
+    # both first pages read (and kept in Redis, core/list_cache.py) before the withdrawal...
+    inbox = (await api.get("/api/v1/staff/tasks", headers=estate.headers, params={"limit": 50})).json()["items"]
+    assert first in {t["case_id"] for t in inbox}
+    mine = (await api.get("/api/v1/cases", headers=me.headers)).json()["items"]
+    assert {c["id"]: c["state"] for c in mine}[first] == "submitted"
     withdrawn = await api.post(f"/api/v1/cases/{first}/withdraw", json={"reason": "买卖双方协商取消交易"},
                                headers=me.headers)
     assert withdrawn.status_code == 200 and withdrawn.json()["state"] == "withdrawn"
     assert withdrawn.json()["allowed_actions"] == []
+    # ...move on with it at once
     inbox = (await api.get("/api/v1/staff/tasks", headers=estate.headers, params={"limit": 50})).json()["items"]
     assert first not in {t["case_id"] for t in inbox}
+    mine = (await api.get("/api/v1/cases", headers=me.headers)).json()["items"]
+    assert {c["id"]: c["state"] for c in mine}[first] == "withdrawn"
     twice = await api.post(f"/api/v1/cases/{first}/withdraw", json={"reason": "再撤一次"}, headers=me.headers)
     assert (twice.status_code, twice.json()["errcode"], twice.json()["state"]) == (
         409, "CASE_STATE_CONFLICT", "withdrawn")
