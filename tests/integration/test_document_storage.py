@@ -51,12 +51,14 @@ async def put_upload(documents: Documents, owner: str, data: bytes, content_type
 async def test_presigned_get_and_post_policy_expire(deps: Dependencies, settings: Settings) -> None:
     bucket, key = settings.s3_bucket_documents, f"incoming/test/{new_id()}"
     await deps.objects.put_bytes(bucket, key, JPEG, "image/jpeg")
-    url = await deps.objects.presign_get(bucket, key, expires=timedelta(seconds=1))
-    form = await deps.objects.presign_post(bucket, f"incoming/test/{new_id()}", content_type="image/jpeg",
-                                           max_size=len(JPEG), expires=timedelta(seconds=1))
+    # Signing times are whole seconds (X-Amz-Date): a 1 s link signed at hh:mm:ss.9 is already spent 0.1 s later,
+    # so the links live 3 s, the first GET follows its signing at once, and the late ones come after 4 s.
+    url = await deps.objects.presign_get(bucket, key, expires=timedelta(seconds=3))
     async with httpx.AsyncClient() as browser:
         assert (await browser.get(url)).content == JPEG
-        await asyncio.sleep(2)
+        form = await deps.objects.presign_post(bucket, f"incoming/test/{new_id()}", content_type="image/jpeg",
+                                               max_size=len(JPEG), expires=timedelta(seconds=3))
+        await asyncio.sleep(4)
         expired = await browser.get(url)
         late = await browser.post(form.url, data=form.fields, files={"file": ("a.jpg", JPEG, "image/jpeg")})
     assert expired.status_code == 403
