@@ -315,7 +315,7 @@ class LoginSessions:
         otherwise how the session began (its `auth_method`, None for sessions that do not record one). Records
         the activity too, with a write only when the last one is older than TOUCH_INTERVAL: the read it needs
         anyway tells. With the active-session cache most requests ask Redis only; `last_seen_at` is then
-        at most TOUCH_INTERVAL + ACTIVE_FOR_S old (what "my devices" shows)."""
+        at most TOUCH_INTERVAL + a minute old (core/record_cache.KEEP_S) (what "my devices" shows)."""
         moment = bson_time(now)
         if self.active is not None and (recalled := await self.active.recall(session_id, moment)) is not None:
             return recalled["auth_method"]  # active a moment ago; its activity stamp was fresh then

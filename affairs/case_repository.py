@@ -28,6 +28,7 @@ from core.list_cache import ListCache, Rows
 from core.mongo import Repository
 
 T = TypeVar("T")
+OPEN_STATES = ("open", "claimed")  # a task in a department's inbox
 Session = AsyncClientSession | None
 
 
@@ -165,7 +166,7 @@ class CaseTaskRepository(ListedRepository):
         IndexModel([("case_id", ASCENDING), ("stage", ASCENDING), ("department_code", ASCENDING),
                     ("round", ASCENDING)], unique=True, name="case_stage_department_unique"),
         IndexModel([("state", ASCENDING), ("due_at", ASCENDING)], name="open_by_due",
-                   partialFilterExpression={"state": {"$in": ["open", "claimed"]}}),
+                   partialFilterExpression={"state": {"$in": list(OPEN_STATES)}}),
     )
 
     async def insert_many(self, tasks: list[dict[str, Any]], *, session: Session = None) -> None:
@@ -194,7 +195,7 @@ class CaseTaskRepository(ListedRepository):
 
     async def close_open(self, case_id: str, state: str, now: datetime, *, session: Session = None,
                          stage: str | None = None) -> int:
-        query: dict[str, Any] = {"case_id": case_id, "state": {"$in": ["open", "claimed"]}}
+        query: dict[str, Any] = {"case_id": case_id, "state": {"$in": list(OPEN_STATES)}}
         if stage:
             query["stage"] = stage
         departments = (await self.collection.distinct("department_code", query, session=session)
@@ -207,7 +208,7 @@ class CaseTaskRepository(ListedRepository):
     async def first_open(self, department_code: str, *, region_prefix: str | None, limit: int) -> Rows:
         """The department's open tasks inside the region subtree, most urgent first (the inbox as it opens):
         from the list cache when there is one."""
-        query = {"department_code": department_code, "state": {"$in": ["open", "claimed"]}}
+        query = {"department_code": department_code, "state": {"$in": list(OPEN_STATES)}}
         sort = [("due_at", ASCENDING), ("_id", ASCENDING)]
 
         def load() -> Awaitable[Rows]:

@@ -27,7 +27,7 @@ from accounts.staff import StaffAccount, StaffRepository
 from affairs import case_clock
 from affairs import errors as AF
 from affairs.case_history import History, Step, Who
-from affairs.case_repository import CaseRepository, CaseTaskRepository, Transactions
+from affairs.case_repository import OPEN_STATES, CaseRepository, CaseTaskRepository, Transactions
 from affairs.case_states import Actor as CaseActor
 from affairs.case_states import CaseAction, CaseState
 from affairs.workdays import WorkCalendar
@@ -37,8 +37,6 @@ from core.errors import VALIDATION_FAILED, AppError, FieldError
 from core.ids import new_id
 from core.masking import mask_name
 from core.outbox import OutboxEvent, Recipient
-
-OPEN_STATES = ("open", "claimed")
 
 
 class InboxFilter(StrEnum):

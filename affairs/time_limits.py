@@ -102,13 +102,8 @@ def deadlines(calendar: WorkCalendar, *, accepted_at: datetime, working_days: in
               pauses: Iterable[tuple[datetime, datetime | None]] = ()) -> tuple[datetime | None, datetime | None]:
     """The due and warning instants (None while an open pause holds the time still to run). They do not depend
     on `now`: a list shows the same cases again and again, so they are computed once per clock."""
-    return _deadlines_of(calendar, _utc(accepted_at, "accepted_at"), working_days, tuple(pauses))
-
-
-@lru_cache(maxsize=65_536)
-def _deadlines_of(calendar: WorkCalendar, accepted_at: datetime, working_days: int,
-                  pauses: tuple[tuple[datetime, datetime | None], ...]) -> tuple[datetime | None, datetime | None]:
-    return _deadlines(calendar, _running_of(calendar, accepted_at, pauses), _limit(working_days))
+    running = _running_of(calendar, _utc(accepted_at, "accepted_at"), tuple(pauses))
+    return _deadlines(calendar, running, _limit(working_days))
 
 
 @lru_cache(maxsize=65_536)
@@ -122,9 +117,7 @@ def remaining_working_days(calendar: WorkCalendar, *, accepted_at: datetime, wor
     """`clock_status(...).remaining_working_days` alone (what an inbox row shows), from the clock's remembered
     running intervals: only the time counted up to `now` is computed per call."""
     running = _running_of(calendar, _utc(accepted_at, "accepted_at"), tuple(pauses))
-    remaining = _limit(working_days) - _elapsed_today(calendar, running, _utc(now, "now"))
-    whole, part = divmod(remaining, DAY)
-    return whole + (1 if remaining > ZERO and part else 0)
+    return _days_touched(_limit(working_days) - _elapsed_today(calendar, running, _utc(now, "now")))
 
 
 def level_at(due: datetime | None, warning: datetime | None, at: datetime) -> Level:
@@ -155,7 +148,6 @@ def clock_status(calendar: WorkCalendar, *, accepted_at: datetime, working_days:
     else:
         level = Level.NORMAL
     remaining = limit - elapsed
-    whole, part = divmod(remaining, DAY)  # floor division: -0.5 day → (-1, 0.5 day)
     horizon = max(now, due) if due else now
     return ClockStatus(
         limit_working_days=working_days,
@@ -168,7 +160,7 @@ def clock_status(calendar: WorkCalendar, *, accepted_at: datetime, working_days:
         provisional=_provisional(calendar, shanghai_date(accepted_at), shanghai_date(horizon)),
         elapsed_working_seconds=elapsed // timedelta(seconds=1),
         remaining_working_seconds=remaining // timedelta(seconds=1),
-        remaining_working_days=whole + (1 if remaining > ZERO and part else 0),
+        remaining_working_days=_days_touched(remaining),
         fraction_elapsed=elapsed / limit,
     )
 
@@ -180,6 +172,13 @@ Running = list[tuple[datetime, datetime | None]]  # the intervals in which the c
 def _elapsed(calendar: WorkCalendar, running: Running, now: datetime) -> timedelta:
     return sum((working_time(calendar, begin, now if end is None or end > now else end)
                 for begin, end in running if begin < now), ZERO)
+
+
+def _days_touched(remaining: timedelta) -> int:
+    """Working days touched by the time left: 0.5 left → 1, 0.5 overdue → -1 (floor division: -0.5 day →
+    (-1, 0.5 day))."""
+    whole, part = divmod(remaining, DAY)
+    return whole + (1 if remaining > ZERO and part else 0)
 
 
 @lru_cache(maxsize=65_536)

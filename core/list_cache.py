@@ -8,10 +8,10 @@ How it stays right. Every list belongs to a *scope* (one applicant's cases, one 
 generation, a random token in Redis, is replaced after every committed write touching the scope (`touched`). A
 page is stored with the generation it was read under and served only while that generation is current; and it
 is stored only if the generation did not move while the database was being read (a check-and-set in Redis), so a
-read racing a write never parks the older page under the newer generation. Within a process, one read of a page
-is under way at a time: fifty phones missing the same page together wait for one database read, not fifty. Inside a transaction the touches are
+read racing a write never parks the older page under the newer generation. Inside a transaction the touches are
 collected and applied after the commit (`after_commit`), never before it: applied before, a reader could park
-the pre-commit page under the new generation.
+the pre-commit page under the new generation. Within a process one read of a page is under way at a time:
+fifty phones missing the same page together wait for one database read, not fifty.
 
 A page is read again in the background once it is REFRESH_AFTER_S old, while it goes on being served: so a
 page never waits on the database merely for being old, only after a write to its scope. When something fails:
@@ -34,8 +34,9 @@ from typing import Any
 import bson
 import redis.asyncio as aioredis
 import structlog
-from bson.codec_options import CodecOptions
 from redis.exceptions import RedisError
+
+from core.mongo import AWARE_UTC
 
 log = structlog.get_logger(__name__)
 
@@ -43,7 +44,6 @@ REFRESH_AFTER_S = 30  # a current page older than this is read again (in the bac
 KEEP_S = 600  # pages nobody asked for in this long leave Redis
 DECODED_KEPT = 1024  # pages kept decoded in each process, by their stored bytes
 GENERATION_TTL_S = 24 * 3600
-_CODEC = CodecOptions(tz_aware=True)  # aware UTC, as the MongoDB client decodes (config.wiring.mongo_client)
 # Store the page only while the scope's generation is still the one read before the database was asked.
 _STORE_IF_CURRENT = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -72,7 +72,7 @@ class ListCache:
         if seen is not None and seen[0] == page:
             self._recent.move_to_end(page_key)
             return seen[1]
-        kept = bson.decode(page, codec_options=_CODEC)
+        kept = bson.decode(page, codec_options=AWARE_UTC)
         self._recent[page_key] = (page, kept)
         if len(self._recent) > DECODED_KEPT:
             self._recent.popitem(last=False)
@@ -96,19 +96,24 @@ class ListCache:
                 kept = self._decoded(page_key, page)
                 if kept["g"] == generation:
                     if time.time() - kept["at"] > self.refresh_after_s and (page_key, generation) not in self._loading:
-                        refresh = asyncio.create_task(self._read(generation_key, page_key, generation, load))
+                        refresh = asyncio.create_task(self._read(scope, page_key, generation, load))
                         self._refreshing.add(refresh)
-                        refresh.add_done_callback(self._refreshing.discard)
+                        refresh.add_done_callback(self._refreshed)
                     return list(kept["rows"])
         except RedisError as exc:
             log.warning("list_cache_unavailable", scope=scope.split(":", 1)[0], error=type(exc).__name__)
             return await load()
         if generation is None:  # the generation expired between two calls: nothing to keep the page under
             return await load()
-        return list(await self._read(generation_key, page_key, generation, load))
+        return list(await self._read(scope, page_key, generation, load))
 
-    async def _read(self, generation_key: str, page_key: str, generation: bytes,
-                    load: Callable[[], Awaitable[Rows]]) -> Rows:
+    def _refreshed(self, refresh: asyncio.Task[Rows]) -> None:
+        """A background re-read ended: a failure (the database down) is logged; the page stays as it was."""
+        self._refreshing.discard(refresh)
+        if not refresh.cancelled() and (error := refresh.exception()) is not None:
+            log.warning("list_cache_refresh_failed", error=type(error).__name__)
+
+    async def _read(self, scope: str, page_key: str, generation: bytes, load: Callable[[], Awaitable[Rows]]) -> Rows:
         """Read the page from the database once per process at a time (others wait for that read), and keep it
         under `generation` unless that moved meanwhile."""
         flight = (page_key, generation)
@@ -125,10 +130,10 @@ class ListCache:
         finally:
             del self._loading[flight]
         try:
-            await self._store(keys=[generation_key, page_key], args=[
+            await self._store(keys=[self._generation_key(scope), page_key], args=[
                 generation, bson.encode({"g": generation, "at": time.time(), "rows": rows}), self.keep_s])
         except RedisError as exc:
-            log.warning("list_cache_unavailable", scope=page_key.split(":")[3], error=type(exc).__name__)
+            log.warning("list_cache_unavailable", scope=scope.split(":", 1)[0], error=type(exc).__name__)
         return rows
 
     async def touched(self, scopes: Iterable[str]) -> None:

@@ -10,12 +10,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
+from bson.codec_options import CodecOptions
 from pymongo import IndexModel
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, OperationFailure
 
 DUPLICATE_KEY = 11000
+# How documents kept outside MongoDB (the Redis caches) are decoded: aware UTC times, as the client gives them
+# (config.wiring.mongo_client: tz_aware=True).
+AWARE_UTC: CodecOptions[dict[str, Any]] = CodecOptions(tz_aware=True)
 
 
 class IndexDefinitionConflict(RuntimeError):

@@ -19,15 +19,15 @@ from typing import Any
 import bson
 import redis.asyncio as aioredis
 import structlog
-from bson.codec_options import CodecOptions
 from redis.exceptions import RedisError
+
+from core.mongo import AWARE_UTC
 
 log = structlog.get_logger(__name__)
 
 KEEP_S = 60
 TOMBSTONE_S = 10
 _TOMBSTONE = b"-"
-_CODEC = CodecOptions(tz_aware=True)  # aware UTC, as the MongoDB client decodes (config.wiring.mongo_client)
 
 
 class RecordCache:
@@ -47,7 +47,7 @@ class RecordCache:
             return None
         if raw is None or raw == _TOMBSTONE:
             return None
-        return bson.decode(raw, codec_options=_CODEC)
+        return bson.decode(raw, codec_options=AWARE_UTC)
 
     async def put(self, record_id: str, record: dict[str, Any]) -> None:
         try:

@@ -160,12 +160,12 @@ class OutboxRelay:
                         change = await stream.try_next()
                         if change is None:
                             continue
-                        if time.monotonic() - asked > LOCAL_S:  # it asked the server: let a few more gather
-                            await asyncio.sleep(STREAM_PACE_S)
                         event = change.get("fullDocument")
                         if event is not None and event.get("state") == "pending" and len(self.fresh) < MAX_FRESH:
                             self.fresh[event["_id"]] = event
                         self.wake.set()
+                        if time.monotonic() - asked > LOCAL_S:  # it asked the server: let a few more gather
+                            await asyncio.sleep(STREAM_PACE_S)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

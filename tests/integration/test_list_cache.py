@@ -119,3 +119,19 @@ async def test_an_old_current_page_is_served_while_it_is_read_again(deps: Depend
         await asyncio.sleep(0.01)
     assert source.loads == 2  # ...and read again in the background
     assert await lists.rows(scope, "first:21", source.load) == [{"_id": "written-behind-our-back"}]
+
+
+async def test_a_failed_background_read_keeps_the_page(deps: Dependencies) -> None:
+    lists, source, scope = ListCache(deps.redis, refresh_after_s=0.0), Source(), f"applicant-cases:{new_id()}"
+    await lists.rows(scope, "first:21", source.load)
+
+    async def database_down() -> list[dict[str, object]]:
+        raise ConnectionError("database down")
+
+    assert await lists.rows(scope, "first:21", database_down) == source.rows  # served; the re-read fails
+    for _ in range(100):
+        if not lists._refreshing:
+            break
+        await asyncio.sleep(0.01)
+    assert not lists._refreshing  # ended (and logged), nothing left pending
+    assert await lists.rows(scope, "first:21", database_down) == source.rows  # the page is still there
