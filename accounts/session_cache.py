@@ -13,27 +13,24 @@ RecordCache documents: a session ended while Redis cannot be told is still accep
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 
 import redis.asyncio as aioredis
 
 from core.record_cache import RecordCache
+
+Standing = dict[str, Any]
 
 
 class ActiveSessionCache:
     def __init__(self, redis: aioredis.Redis) -> None:
         self.records = RecordCache(redis, "zsb:session-active")
 
-    async def recall(self, session_id: str, now: datetime) -> dict[str, str | None] | None:
-        """`{"auth_method": …}` when the session was found active lately and its deadline is after `now`."""
-        kept = await self.records.get(session_id)
-        if kept is None or kept["until"] <= now:
-            return None
-        return {"auth_method": kept.get("auth_method")}
-
-    async def remember(self, session_id: str, *, auth_method: str | None, until: datetime) -> None:
-        await self.records.put(session_id, {"auth_method": auth_method, "until": until})
+    async def standing(self, session_id: str, load: Callable[[], Awaitable[Standing | None]]) -> Standing | None:
+        """`{"auth_method": …, "until": …}` of a session found active lately, or as `load()` finds it now (None:
+        not active). The caller still compares `until` with its own clock."""
+        return await self.records.fetch(session_id, load)
 
     async def forget(self, session_ids: Iterable[str]) -> None:
         await self.records.forget(session_ids)

@@ -28,6 +28,7 @@ import base64
 import hashlib
 import re
 import secrets
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -317,14 +318,22 @@ class LoginSessions:
         anyway tells. With the active-session cache most requests ask Redis only; `last_seen_at` is then
         at most TOUCH_INTERVAL + a minute old (core/record_cache.KEEP_S) (what "my devices" shows)."""
         moment = bson_time(now)
-        if self.active is not None and (recalled := await self.active.recall(session_id, moment)) is not None:
-            return recalled["auth_method"]  # active a moment ago; its activity stamp was fresh then
+
+        def load() -> Awaitable[dict[str, Any] | None]:
+            return self._standing(session_id, moment)
+
+        standing = await (self.active.standing(session_id, load) if self.active is not None else load())
+        if standing is None or standing["until"] <= moment:
+            raise AppError(SESSION_REVOKED)
+        return standing["auth_method"]
+
+    async def _standing(self, session_id: str, moment: datetime) -> dict[str, Any] | None:
+        """How the session began and until when it may run, read from the database (None: it ended); its activity
+        is recorded then, when the last record is older than TOUCH_INTERVAL."""
         doc = await self.repo.find_active(session_id, now=moment)
         if doc is None:
-            raise AppError(SESSION_REVOKED)
+            return None
         seen = doc.get("last_seen_at")
         if seen is None or seen <= moment - TOUCH_INTERVAL:
             await self.repo.touch(session_id, now=moment, min_interval=TOUCH_INTERVAL)
-        if self.active is not None:
-            await self.active.remember(session_id, auth_method=doc.get("auth_method"), until=doc["refresh_expires_at"])
-        return doc.get("auth_method")
+        return {"auth_method": doc.get("auth_method"), "until": doc["refresh_expires_at"]}

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -168,14 +169,11 @@ class StaffRepository(Repository):
             await self.accounts.forget([staff_id])
 
     async def get(self, staff_id: str) -> StaffAccount | None:
-        if self.accounts is not None and (kept := await self.accounts.get(staff_id)) is not None:
-            return StaffAccount.from_doc(kept)
-        doc = await self.collection.find_one({"_id": staff_id}, ACCOUNT_FIELDS)
-        if doc is None:
-            return None
-        if self.accounts is not None:
-            await self.accounts.put(staff_id, doc)
-        return StaffAccount.from_doc(doc)
+        def load() -> Awaitable[dict[str, Any] | None]:
+            return self.collection.find_one({"_id": staff_id}, ACCOUNT_FIELDS)
+
+        doc = await (self.accounts.fetch(staff_id, load) if self.accounts is not None else load())
+        return StaffAccount.from_doc(doc) if doc is not None else None
 
     async def find_by_username(self, username: str) -> StaffAccount | None:
         doc = await self.collection.find_one({"username": normalise_username(username)})

@@ -13,7 +13,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from affairs.time_limits import clock_status, deadlines, due_date_of, level_at, remaining_working_days
+from affairs.time_limits import (
+    clock_status,
+    deadlines,
+    due_date_of,
+    level_at,
+    remaining_working_days,
+    remaining_working_days_until,
+)
 from affairs.workdays import WorkCalendar
 
 
@@ -65,6 +72,18 @@ def days_left(calendar: WorkCalendar, clock: dict[str, Any] | None, now: datetim
         return None
     return remaining_working_days(calendar, accepted_at=clock["started_at"], working_days=clock["promised_days"],
                                   now=clock.get("stopped_at") or now, pauses=_pauses(clock))
+
+
+def days_left_until(calendar: WorkCalendar, clock: dict[str, Any] | None, now: datetime
+                    ) -> tuple[int | None, datetime | None]:
+    """`days_left` and the instant before which it stays the same (None: it never changes — no clock, a stopped
+    one, or one standing in an open pause)."""
+    if not clock:
+        return None, None
+    if clock.get("stopped_at"):
+        return days_left(calendar, clock, now), None
+    return remaining_working_days_until(calendar, accepted_at=clock["started_at"],
+                                        working_days=clock["promised_days"], now=now, pauses=_pauses(clock))
 
 
 def view(calendar: WorkCalendar, clock: dict[str, Any] | None, now: datetime) -> dict[str, Any] | None:

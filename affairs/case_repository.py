@@ -24,7 +24,7 @@ from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.mongo_client import AsyncMongoClient
 
-from core.list_cache import ListCache, Rows
+from core.list_cache import ListCache, Page, Rows
 from core.mongo import Repository
 
 T = TypeVar("T")
@@ -205,9 +205,9 @@ class CaseTaskRepository(ListedRepository):
         await self._touched(department_scope(code) for code in departments)
         return result.modified_count
 
-    async def first_open(self, department_code: str, *, region_prefix: str | None, limit: int) -> Rows:
+    async def first_open(self, department_code: str, *, region_prefix: str | None, limit: int) -> Page:
         """The department's open tasks inside the region subtree, most urgent first (the inbox as it opens):
-        from the list cache when there is one."""
+        from the list cache when there is one (then with the version of the page served)."""
         query = {"department_code": department_code, "state": {"$in": list(OPEN_STATES)}}
         sort = [("due_at", ASCENDING), ("_id", ASCENDING)]
 
@@ -215,8 +215,8 @@ class CaseTaskRepository(ListedRepository):
             return self.inbox(query, sort=sort, limit=limit, region_prefix=region_prefix)
 
         if self.lists is None:
-            return await load()
-        return await self.lists.rows(department_scope(department_code), f"open:{region_prefix or ''}:{limit}", load)
+            return Page(await load(), None)
+        return await self.lists.page(department_scope(department_code), f"open:{region_prefix or ''}:{limit}", load)
 
     async def inbox(self, query: dict[str, Any], *, sort: list[tuple[str, int]], limit: int,
                     region_prefix: str | None = None) -> list[dict[str, Any]]:

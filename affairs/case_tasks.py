@@ -16,7 +16,9 @@ task shows its level and remaining days as of `closed_at`, like a stopped case c
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -37,6 +39,8 @@ from core.errors import VALIDATION_FAILED, AppError, FieldError
 from core.ids import new_id
 from core.masking import mask_name
 from core.outbox import OutboxEvent, Recipient
+
+SHOWN_KEPT = 512  # first inbox pages kept as shown, per process (a department × region × staff member each)
 
 
 class InboxFilter(StrEnum):
@@ -89,14 +93,39 @@ def staff_who(account: StaffAccount) -> Who:
                name=account.display_name)
 
 
+@dataclass(frozen=True, eq=False)
+class InboxPage:
+    """A page of the inbox as shown. Never changed once made: a first page shown again is this very object (see
+    `Inbox.page`), so what is derived from it (its JSON) may be kept with it."""
+
+    items: tuple[dict[str, Any], ...]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class _Shown:
+    page: InboxPage
+    since: datetime  # the page was computed at this instant …
+    until: datetime | None  # … and holds before this one (None: for as long as its rows)
+
+    def holds_at(self, now: datetime) -> bool:
+        return self.since <= now and (self.until is None or now < self.until)
+
+
 class Inbox:
     def __init__(self, *, cases: CaseRepository, tasks: CaseTaskRepository, history: History, tx: Transactions,
                  staff: StaffRepository, calendar: WorkCalendar) -> None:
         self.cases, self.tasks, self.history, self.tx, self.staff = cases, tasks, history, tx, staff
         self.calendar = calendar
         self.now: Callable[[], datetime] = lambda: datetime.now(UTC)
+        # First pages as shown, by the version of the cached rows they were made from (core/list_cache.py): a
+        # department's staff reopen the same inbox all day, and its rows change far less often than the
+        # numbers on it need computing. The same version always names the same rows; the views are only kept
+        # until the first instant one of them changes (a level or a count of days left), so nothing shown goes
+        # stale.
+        self._shown: OrderedDict[tuple[str, str, int], _Shown] = OrderedDict()
 
-    async def page(self, actor: Actor, which: InboxFilter, *, cursor: str | None, limit: int) -> dict[str, Any]:
+    async def page(self, actor: Actor, which: InboxFilter, *, cursor: str | None, limit: int) -> InboxPage:
         scope = visible_scope(actor, Kind.CASE)
         if scope.department_id is None:  # supervisors read the board, not an inbox of their own
             raise AppError(AF.TASK_NOT_FOUND, errmsg="电子监察人员请查看超期督办看板")
@@ -119,15 +148,29 @@ class Inbox:
                 raise AppError(VALIDATION_FAILED, errors=[FieldError("cursor", "CURSOR_INVALID", str(exc))]) from None
             due = datetime.fromisoformat(due_iso)
             query["$or"] = [{"due_at": {"$gt": due}}, {"due_at": due, "_id": {"$gt": last_id}}]
+        shown_key = None
         if which is InboxFilter.ALL and not cursor:  # the inbox as it opens: the hottest read
-            rows = await self.tasks.first_open(scope.department_id, region_prefix=subtree, limit=limit + 1)
+            first = await self.tasks.first_open(scope.department_id, region_prefix=subtree, limit=limit + 1)
+            if first.version is not None:
+                shown_key = (first.version, actor.staff_id or "", limit)  # the cursor names the staff member
+                shown = self._shown.get(shown_key)
+                if shown is not None and shown.holds_at(now):
+                    self._shown.move_to_end(shown_key)
+                    return shown.page
+            rows = first.rows
         else:
             rows = await self.tasks.inbox(query, sort=[("due_at", 1), ("_id", 1)], limit=limit + 1,
                                           region_prefix=subtree)
         more = len(rows) > limit
         rows = rows[:limit]
         next_cursor = encode_cursor([rows[-1]["due_at"].isoformat(), rows[-1]["_id"]], filters) if more else None
-        return {"items": [task_view(task, now, self.calendar) for task in rows], "next_cursor": next_cursor}
+        views = [task_view_until(task, now, self.calendar) for task in rows]
+        page = InboxPage(tuple(view for view, _ in views), next_cursor)
+        if shown_key is not None:
+            self._shown[shown_key] = _Shown(page, now, min((u for _, u in views if u is not None), default=None))
+            if len(self._shown) > SHOWN_KEPT:
+                self._shown.popitem(last=False)
+        return page
 
     async def _task(self, actor: Actor, task_id: str, action: str = Action.ACT) -> dict[str, Any]:
         task = await self.tasks.get(task_id)
@@ -250,7 +293,24 @@ def _not_held(task: dict[str, Any] | None) -> AppError:
 
 def task_view(task: dict[str, Any], now: datetime, calendar: WorkCalendar) -> dict[str, Any]:
     at = task.get("closed_at") or now  # a closed task keeps its numbers, like a stopped case clock
-    days_left = case_clock.days_left(calendar, task.get("clock"), at)  # None: a task from before tasks kept it
+    return _view(task, at, case_clock.days_left(calendar, task.get("clock"), at))
+
+
+def task_view_until(task: dict[str, Any], now: datetime, calendar: WorkCalendar
+                    ) -> tuple[dict[str, Any], datetime | None]:
+    """`task_view`, and the instant before which it stays the same: the next change of its level or of its days
+    left (None: neither changes again — a closed task keeps its numbers, a paused clock stands)."""
+    closed_at = task.get("closed_at")
+    days_left, days_until = case_clock.days_left_until(calendar, task.get("clock"), closed_at or now)
+    view = _view(task, closed_at or now, days_left)
+    if closed_at:
+        return view, None
+    changes = [at for at in (days_until, task.get("warning_at"), task.get("due_at")) if at is not None and at > now]
+    return view, min(changes, default=None)
+
+
+def _view(task: dict[str, Any], at: datetime, days_left: int | None) -> dict[str, Any]:
+    """What the inbox and the task page show; `days_left` None: a task from before tasks kept a clock copy."""
     return {
         "id": task["_id"], "case_id": task["case_id"], "stage": task["stage"], "round": task["round"],
         "department_code": task["department_code"], "region_code": task["region_code"],

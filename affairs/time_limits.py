@@ -32,6 +32,7 @@ from affairs.workdays import SHANGHAI, WorkCalendar, shanghai_date
 
 DAY = timedelta(days=1)
 ZERO = timedelta(0)
+_TICK = timedelta(microseconds=1)
 WARNING_NUMERATOR, WARNING_DENOMINATOR = 4, 5  # warning from 80 % of the limit, compared exactly
 
 
@@ -120,6 +121,22 @@ def remaining_working_days(calendar: WorkCalendar, *, accepted_at: datetime, wor
     return _days_touched(_limit(working_days) - _elapsed_today(calendar, running, _utc(now, "now")))
 
 
+def remaining_working_days_until(calendar: WorkCalendar, *, accepted_at: datetime, working_days: int, now: datetime,
+                                 pauses: Iterable[tuple[datetime, datetime | None]] = ()) -> tuple[int, datetime | None]:
+    """`remaining_working_days` at `now`, and the instant before which it stays that number (None: it never changes
+    again, the clock standing in an open pause). A list shown again and again is rendered once until then.
+
+    The number is the working days touched by the time left, so it holds while the counted time stays below a
+    bound: with time left, until only (days - 1) whole days are left; once none is left, until more than |days|
+    whole days are overdue (one microsecond past that, the finest step of a datetime)."""
+    running = _running_of(calendar, _utc(accepted_at, "accepted_at"), tuple(pauses))
+    limit = _limit(working_days)
+    remaining = limit - _elapsed_today(calendar, running, _utc(now, "now"))
+    days = _days_touched(remaining)
+    bound = limit - (days - 1) * DAY if remaining > ZERO else limit - days * DAY + _TICK
+    return days, _instant_after(calendar, list(running), bound)
+
+
 def level_at(due: datetime | None, warning: datetime | None, at: datetime) -> Level:
     """The level at `at` from the two instants: the same answer as `clock_status`, without counting the time."""
     if due is not None and at >= due:
@@ -131,7 +148,7 @@ def level_at(due: datetime | None, warning: datetime | None, at: datetime) -> Le
 
 def due_date_of(due: datetime) -> date:
     """The last day of the limit, as shown: the Shanghai date of the instant just before `due`."""
-    return shanghai_date(due - timedelta(microseconds=1))
+    return shanghai_date(due - _TICK)
 
 
 def clock_status(calendar: WorkCalendar, *, accepted_at: datetime, working_days: int, now: datetime,

@@ -29,7 +29,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, NamedTuple
 
 import bson
 import redis.asyncio as aioredis
@@ -37,6 +37,7 @@ import structlog
 from redis.exceptions import RedisError
 
 from core.mongo import AWARE_UTC
+from core.redis_reads import RedisReads
 
 log = structlog.get_logger(__name__)
 
@@ -57,11 +58,17 @@ _collecting: ContextVar[set[str] | None] = ContextVar("zsb_list_scopes_touched",
 Rows = list[dict[str, Any]]
 
 
+class Page(NamedTuple):
+    rows: Rows
+    version: str | None  # names the stored page served (same version, same rows); None: read from the database
+
+
 class ListCache:
     def __init__(self, redis: aioredis.Redis, *, prefix: str = "zsb:lists", refresh_after_s: float = REFRESH_AFTER_S,
                  keep_s: int = KEEP_S) -> None:
         self.redis, self.prefix, self.refresh_after_s, self.keep_s = redis, prefix, refresh_after_s, keep_s
         self._store = redis.register_script(_STORE_IF_CURRENT)
+        self.reads = RedisReads.of(redis)
         self._loading: dict[tuple[str, bytes], asyncio.Future[Rows]] = {}  # page reads under way in this process
         self._refreshing: set[asyncio.Task[Rows]] = set()  # background re-reads (held: tasks are weakly kept)
         self._recent: OrderedDict[str, tuple[bytes, dict[str, Any]]] = OrderedDict()  # page key → bytes, decoded
@@ -85,9 +92,14 @@ class ListCache:
         """The rows of one page of `scope` (`variant` tells pages of the same scope apart: filter, limit, …),
         from Redis while its generation is current, otherwise `load()`ed from the database and kept. A current
         page older than REFRESH_AFTER_S is still served, and read again in the background (one read)."""
+        return (await self.page(scope, variant, load)).rows
+
+    async def page(self, scope: str, variant: str, load: Callable[[], Awaitable[Rows]]) -> Page:
+        """`rows`, with the version of the stored page they came from: a caller may keep what it computes from
+        the rows (a rendered page) under that version, since a version never names other rows."""
         generation_key, page_key = self._generation_key(scope), f"{self.prefix}:page:{scope}:{variant}"
         try:
-            generation, page = await self.redis.mget(generation_key, page_key)
+            generation, page = await self.reads.get(generation_key, page_key)
             if generation is None:
                 fresh = secrets.token_hex(8).encode()
                 created = await self.redis.set(generation_key, fresh, nx=True, ex=GENERATION_TTL_S)
@@ -99,13 +111,13 @@ class ListCache:
                         refresh = asyncio.create_task(self._read(scope, page_key, generation, load))
                         self._refreshing.add(refresh)
                         refresh.add_done_callback(self._refreshed)
-                    return list(kept["rows"])
+                    return Page(list(kept["rows"]), f"{page_key}@{generation.decode()}@{kept['at']!r}")
         except RedisError as exc:
             log.warning("list_cache_unavailable", scope=scope.split(":", 1)[0], error=type(exc).__name__)
-            return await load()
+            return Page(await load(), None)
         if generation is None:  # the generation expired between two calls: nothing to keep the page under
-            return await load()
-        return list(await self._read(scope, page_key, generation, load))
+            return Page(await load(), None)
+        return Page(list(await self._read(scope, page_key, generation, load)), None)
 
     def _refreshed(self, refresh: asyncio.Task[Rows]) -> None:
         """A background re-read ended: a failure (the database down) is logged; the page stays as it was."""

@@ -7,10 +7,12 @@ or an HTML page: every failure leaves through `write_error` as `{"errcode", "err
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import re
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from weakref import WeakKeyDictionary
 
 import structlog
 from pydantic import BaseModel
@@ -34,6 +36,7 @@ log = structlog.get_logger("mobile_api")
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
 _JSON_TYPE_RE = re.compile(r"^application/([a-z0-9.+-]+\+)?json\s*(;.*)?$", re.IGNORECASE)
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+_BODIES: WeakKeyDictionary[object, tuple[bytes, str]] = WeakKeyDictionary()  # `send_as`: pages still in use
 
 
 @stream_request_body
@@ -169,6 +172,18 @@ class BaseHandler(RequestHandler):
             self.finish(payload.model_dump_json(by_alias=True))
         else:
             self.finish(json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str))
+
+    def send_as(self, page: object, model: type[BaseModel]) -> None:
+        """`send(model.model_validate(page))` for an immutable page object (attributes), its JSON and ETag made
+        once per object: a service handing out the same page again (the inbox's first page) is not serialized
+        or hashed again."""
+        made = _BODIES.get(page)
+        if made is None:
+            body = model.model_validate(page, from_attributes=True).model_dump_json(by_alias=True).encode()
+            made = _BODIES[page] = (body, f'"{hashlib.sha1(body).hexdigest()}"')  # noqa: S324 - Tornado's ETag
+        self.set_status(200)
+        self.set_header("Etag", made[1])  # as Tornado would compute it; If-None-Match still gets its 304
+        self.finish(made[0])
 
     # -- errors ---------------------------------------------------------------------------------------------
     def write_error(self, status_code: int, **kwargs: Any) -> None:

@@ -49,7 +49,7 @@ class InboxHandler(BaseHandler):
         page = await self.deps.cases.inbox.page(account.actor(), InboxFilter(raw),
                                                 cursor=self.get_query_argument("cursor", None),
                                                 limit=page_limit(self))
-        self.send(InboxOut.model_validate(page))
+        self.send_as(page, InboxOut)
 
 
 class TaskHandler(BaseHandler):

@@ -55,6 +55,9 @@ async def test_overdue_across_national_day(api: httpx.AsyncClient, wechat: SimCo
         shown = (await api.get(f"/api/v1/cases/{draft['id']}", headers=me.headers)).json()["clock"]
         held = (await api.get(f"/api/v1/staff/tasks/{task['id']}", headers=estate.headers)).json()
         assert (held["level"], held["remaining_working_days"]) == (shown["level"], shown["remaining_working_days"])
+        first = (await api.get("/api/v1/staff/tasks", headers=estate.headers)).json()  # kept, and shown again
+        assert [(t["level"], t["remaining_working_days"]) for t in first["items"] if t["id"] == task["id"]] == [
+            (shown["level"], shown["remaining_working_days"])]  # … only while its numbers stand
         return shown["level"], shown["remaining_working_days"]
 
     clock[0] = datetime(2025, 10, 8, 23, 0, tzinfo=SHANGHAI).astimezone(UTC)  # still the holiday

@@ -8,6 +8,8 @@ import asyncio
 from datetime import UTC, datetime
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from config.wiring import Dependencies
 from core.ids import new_id
@@ -78,7 +80,7 @@ async def test_touches_inside_a_transaction_wait_for_its_end(deps: Dependencies)
 
 
 async def test_redis_down_reads_the_database_and_writes_still_succeed() -> None:
-    dead = aioredis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, socket_timeout=0.2)
+    dead = aioredis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, retry=Retry(NoBackoff(), 0))  # no retries: fast
     lists, source = ListCache(dead), Source()
     try:
         assert await lists.rows("applicant-cases:x", "first:21", source.load) == source.rows

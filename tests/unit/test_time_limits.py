@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from affairs import case_clock
-from affairs.case_tasks import new_task, task_view
+from affairs.case_tasks import new_task, task_view, task_view_until
 from affairs.time_limits import (
     ClockStatus,
     Level,
@@ -20,6 +20,7 @@ from affairs.time_limits import (
     due_at,
     elapsed_working_time,
     remaining_working_days,
+    remaining_working_days_until,
     working_time,
 )
 from affairs.workdays import WorkCalendar, package_overrides
@@ -289,3 +290,49 @@ def test_the_days_left_of_an_inbox_row_are_the_status_s(accepted: datetime, days
     for now in (accepted + timedelta(minutes=offset) for offset in offsets):
         left = remaining_working_days(CALENDAR, accepted_at=accepted, working_days=days, now=now, pauses=pauses)
         assert left == status(accepted, days, now, pauses).remaining_working_days
+
+
+TICK = timedelta(microseconds=1)
+
+
+@PROPERTIES
+@given(accepted=instants, days=limits, spec=pause_lists, open_pause=st.booleans(),
+       offset=st.integers(min_value=-2 * 24 * 60, max_value=120 * 24 * 60), within=st.floats(0, 1))
+def test_days_left_hold_exactly_until_the_instant_given(accepted: datetime, days: int, spec: list[tuple[int, int]],
+                                                        open_pause: bool, offset: int, within: float) -> None:
+    """An inbox page is shown again until the first of its rows' `remaining_working_days_until` instants: the
+    number is the same at every instant before it, and another one at it (nothing shown stale, nothing early)."""
+    pauses = as_pauses(accepted, spec)
+    if open_pause:
+        pauses.append(Pause(accepted + timedelta(days=3), None))
+    now = accepted + timedelta(minutes=offset)
+
+    def left(at: datetime) -> int:
+        return remaining_working_days(CALENDAR, accepted_at=accepted, working_days=days, now=at, pauses=pauses)
+
+    shown, until = remaining_working_days_until(CALENDAR, accepted_at=accepted, working_days=days, now=now,
+                                                pauses=pauses)
+    assert shown == left(now)
+    if until is None:  # the clock stands for good: an open pause with time still to run
+        assert open_pause and left(now + 400 * DAY) == shown
+        return
+    assert until > now
+    assert left(min(now + (until - now) * within, until - TICK)) == shown == left(until - TICK)
+    assert left(until) != shown
+
+
+@PROPERTIES
+@given(accepted=instants, days=limits, offset=st.integers(min_value=0, max_value=60 * 24 * 60),
+       within=st.floats(0, 1))
+def test_a_task_view_holds_until_its_first_change(accepted: datetime, days: int, offset: int, within: float) -> None:
+    """Level or days left: the row is the same before the instant `task_view_until` gives, and differs at it."""
+    clock = case_clock.start(CALENDAR, {"promised_days": days, "statutory_days": days}, accepted)
+    case = {"_id": "c1", "region_code": "430182", "region_prefix": "430182", "matter": {"name": "事项"},
+            "applicant": {"name": "王芳"}, "clock": clock}
+    task, now = new_task(case, "review", "nx_estate", accepted), accepted + timedelta(minutes=offset)
+    shown, until = task_view_until(task, now, CALENDAR)
+    assert shown == task_view(task, now, CALENDAR) and until is not None and until > now
+    assert task_view(task, min(now + (until - now) * within, until - TICK), CALENDAR) == shown == task_view(task, until - TICK, CALENDAR)
+    assert task_view(task, until, CALENDAR) != shown
+    closed = {**task, "state": "done", "closed_at": now}
+    assert task_view_until(closed, now + DAY, CALENDAR) == (task_view(closed, now + DAY, CALENDAR), None)
