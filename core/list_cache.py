@@ -60,7 +60,14 @@ Rows = list[dict[str, Any]]
 
 class Page(NamedTuple):
     rows: Rows
-    version: str | None  # names the stored page served (same version, same rows); None: read from the database
+    # Names these rows: one read of the database under one generation, at one instant — the page key, the
+    # generation and the instant stored with it. The readers that waited on that read get it too, so what they
+    # compute from the rows can be kept under it. None: not kept (Redis unavailable).
+    version: str | None
+
+
+def _version(page_key: str, generation: bytes, at: float) -> str:
+    return f"{page_key}@{generation.decode()}@{at!r}"
 
 
 class ListCache:
@@ -69,8 +76,8 @@ class ListCache:
         self.redis, self.prefix, self.refresh_after_s, self.keep_s = redis, prefix, refresh_after_s, keep_s
         self._store = redis.register_script(_STORE_IF_CURRENT)
         self.reads = RedisReads.of(redis)
-        self._loading: dict[tuple[str, bytes], asyncio.Future[Rows]] = {}  # page reads under way in this process
-        self._refreshing: set[asyncio.Task[Rows]] = set()  # background re-reads (held: tasks are weakly kept)
+        self._loading: dict[tuple[str, bytes], asyncio.Future[Page]] = {}  # page reads under way in this process
+        self._refreshing: set[asyncio.Task[Page]] = set()  # background re-reads (held: tasks are weakly kept)
         self._recent: OrderedDict[str, tuple[bytes, dict[str, Any]]] = OrderedDict()  # page key → bytes, decoded
 
     def _decoded(self, page_key: str, page: bytes) -> dict[str, Any]:
@@ -95,8 +102,8 @@ class ListCache:
         return (await self.page(scope, variant, load)).rows
 
     async def page(self, scope: str, variant: str, load: Callable[[], Awaitable[Rows]]) -> Page:
-        """`rows`, with the version of the stored page they came from: a caller may keep what it computes from
-        the rows (a rendered page) under that version, since a version never names other rows."""
+        """`rows`, with their version: a caller may keep what it computes from the rows (a rendered page) under
+        it, since a version never names other rows — whether they came from Redis or from the read that filled it."""
         generation_key, page_key = self._generation_key(scope), f"{self.prefix}:page:{scope}:{variant}"
         try:
             generation, page = await self.reads.get(generation_key, page_key)
@@ -111,30 +118,33 @@ class ListCache:
                         refresh = asyncio.create_task(self._read(scope, page_key, generation, load))
                         self._refreshing.add(refresh)
                         refresh.add_done_callback(self._refreshed)
-                    return Page(list(kept["rows"]), f"{page_key}@{generation.decode()}@{kept['at']!r}")
+                    return Page(list(kept["rows"]), _version(page_key, generation, kept["at"]))
         except RedisError as exc:
             log.warning("list_cache_unavailable", scope=scope.split(":", 1)[0], error=type(exc).__name__)
             return Page(await load(), None)
         if generation is None:  # the generation expired between two calls: nothing to keep the page under
             return Page(await load(), None)
-        return Page(list(await self._read(scope, page_key, generation, load)), None)
+        read = await self._read(scope, page_key, generation, load)
+        return Page(list(read.rows), read.version)
 
-    def _refreshed(self, refresh: asyncio.Task[Rows]) -> None:
+    def _refreshed(self, refresh: asyncio.Task[Page]) -> None:
         """A background re-read ended: a failure (the database down) is logged; the page stays as it was."""
         self._refreshing.discard(refresh)
         if not refresh.cancelled() and (error := refresh.exception()) is not None:
             log.warning("list_cache_refresh_failed", error=type(error).__name__)
 
-    async def _read(self, scope: str, page_key: str, generation: bytes, load: Callable[[], Awaitable[Rows]]) -> Rows:
-        """Read the page from the database once per process at a time (others wait for that read), and keep it
-        under `generation` unless that moved meanwhile."""
+    async def _read(self, scope: str, page_key: str, generation: bytes, load: Callable[[], Awaitable[Rows]]) -> Page:
+        """Read the page from the database once per process at a time (others wait for that read, and share its
+        version), and keep it under `generation` unless that moved meanwhile."""
         flight = (page_key, generation)
         if flight in self._loading:
             return await asyncio.shield(self._loading[flight])
         self._loading[flight] = reading = asyncio.get_running_loop().create_future()
         try:
             rows = await load()
-            reading.set_result(rows)
+            at = time.time()
+            read = Page(rows, _version(page_key, generation, at))
+            reading.set_result(read)
         except BaseException as exc:
             reading.set_exception(exc)
             reading.exception()  # retrieved: nobody may be waiting
@@ -143,10 +153,10 @@ class ListCache:
             del self._loading[flight]
         try:
             await self._store(keys=[self._generation_key(scope), page_key], args=[
-                generation, bson.encode({"g": generation, "at": time.time(), "rows": rows}), self.keep_s])
+                generation, bson.encode({"g": generation, "at": at, "rows": rows}), self.keep_s])
         except RedisError as exc:
             log.warning("list_cache_unavailable", scope=scope.split(":", 1)[0], error=type(exc).__name__)
-        return rows
+        return read
 
     async def touched(self, scopes: Iterable[str]) -> None:
         """Scopes a write just changed: inside `after_commit` they wait for the commit, otherwise (the write is

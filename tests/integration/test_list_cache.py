@@ -110,6 +110,23 @@ async def test_phones_missing_the_same_page_together_wait_for_one_read(deps: Dep
     assert pages[1] == [{"_id": "t1"}]
 
 
+async def test_the_readers_of_one_read_share_the_version_the_kept_page_is_served_under(deps: Dependencies) -> None:
+    """What a caller computes from a page is kept under its version (the inbox's rendered page): the readers
+    who waited on one database read, and the readers served its stored copy afterwards, name the same rows."""
+    lists, source, scope = ListCache(deps.redis), Source(), f"department-tasks:{new_id()}"
+
+    async def database_read() -> list[dict[str, object]]:
+        await asyncio.sleep(0.02)  # the others arrive while it is under way
+        return await source.load()
+    together = await asyncio.gather(*(lists.page(scope, "open::21", database_read) for _ in range(10)))
+    assert source.loads == 1 and len({page.version for page in together}) == 1 and together[0].version
+    stored = await lists.page(scope, "open::21", source.load)
+    assert source.loads == 1 and stored.version == together[0].version and stored.rows == together[0].rows
+    await lists.touched([scope])
+    after = await lists.page(scope, "open::21", source.load)
+    assert source.loads == 2 and after.version not in (None, stored.version)
+
+
 async def test_an_old_current_page_is_served_while_it_is_read_again(deps: Dependencies) -> None:
     lists, source, scope = ListCache(deps.redis, refresh_after_s=0.0), Source(), f"applicant-cases:{new_id()}"
     await lists.rows(scope, "first:21", source.load)
