@@ -29,6 +29,7 @@ from core.mongo import Repository
 
 T = TypeVar("T")
 OPEN_STATES = ("open", "claimed")  # a task in a department's inbox
+SUBTREE_READ_AHEAD = 2  # pages of a department's tasks read for one page of a region subtree (nearly all are in it)
 Session = AsyncClientSession | None
 
 
@@ -224,12 +225,18 @@ class CaseTaskRepository(ListedRepository):
         region subtree. The subtree is checked on the rows, not in the query: any condition on `region_prefix`
         (regex, range, even equality) makes the local server's planner drop the `inbox` index for a collection
         scan (explain: COLLSCAN of every task, seconds at 100,000 cases), while department + state on the index
-        already narrow the rows to one department's open tasks, nearly all inside the staff's subtree."""
-        cursor = self.collection.find(query).sort(sort)
+        already narrow the rows to one department's open tasks, nearly all inside the staff's subtree. So the
+        database is asked for SUBTREE_READ_AHEAD pages' worth (a limit it can stop at, reading the index in
+        order) and only when too few of those are in the subtree are the rows read on as a stream."""
         if region_prefix is None:
-            return [doc async for doc in cursor.limit(limit)]
-        rows: list[dict[str, Any]] = []
-        async with cursor:
+            return await self.collection.find(query).sort(sort).limit(limit).to_list(None)
+        ahead = limit * SUBTREE_READ_AHEAD
+        first = await self.collection.find(query).sort(sort).limit(ahead).to_list(None)
+        rows = [doc for doc in first if doc["region_prefix"].startswith(region_prefix)][:limit]
+        if len(rows) == limit or len(first) < ahead:
+            return rows
+        rows = []
+        async with self.collection.find(query).sort(sort) as cursor:
             async for doc in cursor:
                 if doc["region_prefix"].startswith(region_prefix):
                     rows.append(doc)

@@ -4,6 +4,7 @@ at the instant a level or a count of days left changes — never a page from ano
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -77,8 +78,9 @@ async def test_the_same_page_until_a_write_or_a_change_of_its_numbers(deps: Depe
     claimed = await inbox.tasks.change(tasks[0]["_id"], {"state": "open"}, {"state": "claimed", "assignee": {
         "staff_id": actor.staff_id, "name": "测试员"}})  # a write to the department: its pages are read again
     assert claimed is not None
-    await first_page(inbox, actor)
+    together = await asyncio.gather(*(first_page(inbox, actor) for _ in range(10)))  # they meet at one read …
     after_write = await first_page(inbox, actor)
+    assert all(page is after_write for page in together)  # … and it is made once for all of them
     assert after_write is not back
     assert {item["assignee"]["staff_id"] for item in after_write.items if item["assignee"]} == {actor.staff_id}
 
@@ -86,3 +88,29 @@ async def test_the_same_page_until_a_write_or_a_change_of_its_numbers(deps: Depe
     theirs = await first_page(inbox, other)  # each staff member's page carries their own cursor
     assert theirs is not after_write and theirs.items == after_write.items
     assert theirs.next_cursor != after_write.next_cursor
+
+
+async def test_a_subtree_page_is_whole_when_the_department_works_mostly_elsewhere(deps: Dependencies) -> None:
+    """The inbox asks the database for SUBTREE_READ_AHEAD pages of the department's tasks and filters the
+    subtree on the rows; when too few of those are in the subtree it reads on, so the page is never short."""
+    tasks = deps.cases.inbox.tasks
+    department = f"t_{new_id()[-10:].lower()}"
+    due = datetime(2026, 11, 10, 9, 0, tzinfo=UTC)
+
+    def task(n: int, region: str) -> dict[str, object]:
+        return {"_id": f"{department}-{n:03d}", "case_id": f"c-{n}", "stage": "review", "round": 1,
+                "department_code": department, "state": "open",
+                "due_at": due + timedelta(minutes=n), "region_prefix": region}
+    # the 12 most urgent are another town's; then 5 of ours among 10 more of theirs
+    elsewhere = [task(n, "430181") for n in range(12)] + [task(n, "430181") for n in range(20, 30)]
+    ours = [task(n, "430182") for n in (12, 14, 16, 18, 31)]
+    await tasks.collection.insert_many(elsewhere + ours)
+    query = {"department_code": department, "state": {"$in": ["open", "claimed"]}}
+    sort = [("due_at", 1), ("_id", 1)]
+
+    page = await tasks.inbox(query, sort=sort, limit=4, region_prefix="430182")  # read-ahead: 8 rows, none ours
+    assert [t["_id"] for t in page] == [t["_id"] for t in ours[:4]]
+    page = await tasks.inbox(query, sort=sort, limit=20, region_prefix="430182")  # fewer rows than the read-ahead
+    assert [t["_id"] for t in page] == [t["_id"] for t in ours]
+    page = await tasks.inbox(query, sort=sort, limit=3, region_prefix="4301")  # the county: everyone's
+    assert [t["_id"] for t in page] == [f"{department}-{n:03d}" for n in range(3)]
