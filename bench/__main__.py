@@ -8,7 +8,8 @@ Scenarios (each with its own target):
 - `documents`: upload slots per second (≥ 10 % of bare, p99 < 100 ms), confirmation latency of a 5 MB PDF and
              a 5 MB photo, and the API's RSS while 200 files go straight to S3 (bench/documents.py).
 - `my-cases`, `inbox`: a resident's case list and a staff inbox with 100,000 cases in the database, 50
-             connections; p99 < 50 ms, ratio reported (bench/cases.py).
+             connections, read alone and while the page is written to 4 times a second; p99 < 50 ms, ratio
+             reported (bench/cases.py, bench/cases_churn.py).
 - `notifications`: 20,000 notifications from the outbox through the relay and Celery workers to the SMS
              simulator; total < 2 minutes, rate and p99 latency reported, zero duplicates and lost
              (bench/notifications.py).
