@@ -186,7 +186,7 @@ def top_k_plan(indexes: list[tuple[str, Mapping[str, Any], Mapping[str, Any]]], 
     return None
 
 
-_top_k = threading.local()  # .plan: the TopK wanted of the find running on this thread (consumed once)
+_top_k = threading.local()  # .request: (filter, sort, skip + limit, let) of the find on this thread, used once
 _find_matching = Storage.find_matching
 _index_lookup = Storage._try_index_lookup
 
