@@ -57,7 +57,9 @@ def main() -> None:
     tokens = login(args.username, args.api.rstrip("/"), args.sim.rstrip("/"))
     json.dump({"staff": tokens["staff"], "access_token": tokens["access_token"],
                "refresh_token": tokens["refresh_token"]}, sys.stdout, ensure_ascii=False, indent=2)
-    print(f"\n\ncurl -s {args.api}/api/v1/staff/me -H 'Authorization: Bearer {tokens['access_token']}'")
+    print()
+    # the hint on stderr, so `… demo_staff_login USER | jq -r .access_token` reads one JSON document
+    print(f"\ncurl -s {args.api}/api/v1/staff/me -H 'Authorization: Bearer {tokens['access_token']}'", file=sys.stderr)
 
 
 if __name__ == "__main__":
