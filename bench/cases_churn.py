@@ -1,11 +1,12 @@
 """Writes beside the read load of `./dev bench my-cases inbox`: the page under test changes while it is read.
 
-Read alone, a list's first page is served as kept (core/list_cache.py, affairs/inbox.py) and the benchmark
-would measure little more than the cache. On a working day the department's staff claim and release tasks and
-residents save drafts, and every such commit replaces the scope's generation, so the next read goes to the
-database. A writer thread here does exactly that through the API at a steady rate — the inbox's staff member
-claiming, then releasing, an open task of the first page; the resident saving their draft — and the figure
-reported beside the read-only one is the read latency under those writes (plus the writes' own latency).
+Read alone, a list's first page is served as kept (core/list_cache.py, `Inbox.page` in affairs/case_tasks.py)
+and the benchmark would measure little more than the cache. On a working day the department's staff claim and
+release tasks and residents save drafts, and every such commit replaces the scope's generation, so the next
+read goes to the database. A writer thread here does exactly that through the API at a steady rate — the
+inbox's staff member claiming, then releasing, an open task of the first page; the resident saving their
+draft — and the figure reported beside the read-only one is the read latency under those writes (plus the
+writes' own latency).
 """
 
 from __future__ import annotations
@@ -77,12 +78,13 @@ def inbox_step(app: str, token: str) -> Callable[[httpx.Client], httpx.Response]
     unclaimed = [item["id"] for item in page.json()["items"] if item["state"] == "open"]
     if not unclaimed:
         raise RuntimeError("no unclaimed task on the benchmarked inbox's first page")
-    task_id, claimed = unclaimed[0], [False]
+    task_id, claimed = unclaimed[0], False
 
     def step(client: httpx.Client) -> httpx.Response:
-        answer = client.post(f"/api/v1/staff/tasks/{task_id}/{'release' if claimed[0] else 'claim'}")
+        nonlocal claimed
+        answer = client.post(f"/api/v1/staff/tasks/{task_id}/{'release' if claimed else 'claim'}")
         if answer.status_code == 200:
-            claimed[0] = not claimed[0]
+            claimed = not claimed
         return answer
 
     return step
